@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dstack-pod top-level build.
+#
+#   make            kernel modules (kmod/*.ko) and userspace (build/)
+#   make check      host unit tests + VM selftests, ends with "N passed, M failed"
+#   make demo       boot the test VM and walk through a node's life
+#   make lint       checkpatch --strict and sparse on kmod/
+#   make bench      benchmarks (ratios measured side by side)
+#   make deps       install the Debian packages the above need (root)
+
+KREL ?= $(shell uname -r)
+KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
+
+B := build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Ikmod/include/uapi -Iuser/lib $(CFLAGS)
+USER_LDLIBS := -lcrypto -ljson-c
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(B)/san/%.o)
+LIB := $(B)/libdstackpod.a
+LIB_SAN := $(B)/san/libdstackpod.a
+
+PODCTL_SRCS := $(wildcard user/podctl/*.c)
+PODCTL := $(B)/bin/dstack-podctl
+
+UNIT_SRCS := $(wildcard user/tests/*.c)
+UNIT_BINS := $(UNIT_SRCS:user/tests/%.c=$(B)/tests/%)
+
+SELFTEST_SRCS := $(wildcard selftests/*.c)
+SELFTEST_COMMON := $(wildcard selftests/common/*.c)
+SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(B)/selftests/%)
+
+PROGS := $(PODCTL)
+
+.PHONY: all modules user selftests-build check unit vmtest lint demo bench deps clean dkms-check vm-prepare
+.DEFAULT_GOAL := all
+
+all: modules user
+
+modules:
+	@test -n "$(KDIR)" -a -d "$(KDIR)" || { echo "no kernel build dir: install linux-headers or set KDIR=" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+user: $(PROGS) $(LIB)
+
+$(B)/%.o: %.c $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
+$(B)/san/%.o: %.c $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIB_SAN): $(LIB_SAN_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
+
+# Host unit tests run under ASan/UBSan.
+$(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(SAN) -Iuser/tests -o $@ $< $(LIB_SAN) $(USER_LDLIBS)
+
+# VM selftests run in the guest (host root over 9p, so dynamic linking works).
+$(B)/selftests/%: selftests/%.c $(SELFTEST_COMMON) $(wildcard selftests/common/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Iselftests/common -Iuser/tests -pthread -o $@ $< $(SELFTEST_COMMON) $(LIB) $(USER_LDLIBS)
+
+selftests-build: $(SELFTEST_BINS)
+
+deps:
+	@./scripts/install-deps
+
+vm-prepare: deps
+	@./selftests/vm/prepare
+
+unit: $(UNIT_BINS)
+	@./scripts/run-tests unit $(UNIT_BINS)
+
+vmtest: all selftests-build vm-prepare
+	@./scripts/run-tests vm
+
+check: deps
+	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
+	@./selftests/vm/prepare
+	@./scripts/run-tests all $(UNIT_BINS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@./selftests/vm/prepare
+	@./selftests/vm/run --timeout 300 -- ./scripts/demo.sh
+
+lint:
+	@./scripts/lint "$(KDIR)"
+
+dkms-check:
+	@./scripts/dkms-check
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	rm -rf $(B)

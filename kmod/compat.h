@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every kernel-version difference dstack-pod cares about lives here, so the
+ * core files stay free of version checks.
+ *
+ *  - v6.2 exports tdx_mcall_get_report0() (CONFIG_INTEL_TDX_GUEST);
+ *  - v6.16 exports tdx_mcall_extend_rtmr();
+ *  - older kernels, or kernels built without TDX guest support (Debian's
+ *    6.1), get the same operations from a raw TDCALL.
+ */
+#ifndef DSTACK_POD_COMPAT_H
+#define DSTACK_POD_COMPAT_H
+
+#include <linux/errno.h>
+#include <linux/types.h>
+#include <linux/version.h>
+#include <asm/cpufeature.h>
+#include <asm/io.h>
+
+#if IS_ENABLED(CONFIG_INTEL_TDX_GUEST) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#include <asm/tdx.h>
+#define DP_HAVE_TDX_GET_REPORT0
+#endif
+#if IS_ENABLED(CONFIG_INTEL_TDX_GUEST) && \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define DP_HAVE_TDX_EXTEND_RTMR
+#endif
+
+/* TDCALL leaves (TDX module ABI). */
+#define DP_TDG_MR_RTMR_EXTEND		2
+#define DP_TDG_MR_REPORT		4
+#define DP_TDG_MR_VERIFYREPORT		22
+
+/* TDCALL completion status classes (bits 63:32 of RAX). */
+#define DP_TDCALL_STATUS_MASK		0xFFFFFFFF00000000ULL
+#define DP_TDCALL_OPERAND_INVALID	0xC000010000000000ULL
+#define DP_TDCALL_OPERAND_BUSY		0x8000020000000000ULL
+
+static inline bool dp_tdx_guest(void)
+{
+	return cpu_feature_enabled(X86_FEATURE_TDX_GUEST);
+}
+
+/* TDCALL: opcode 66 0f 01 cc.  Returns RAX, the completion status. */
+static inline u64 dp_tdcall(u64 leaf, u64 rcx, u64 rdx, u64 r8)
+{
+	register u64 r8_ asm("r8") = r8;
+	register u64 r9_ asm("r9") = 0;
+	register u64 r10_ asm("r10") = 0;
+	register u64 r11_ asm("r11") = 0;
+
+	asm volatile(".byte 0x66, 0x0f, 0x01, 0xcc"
+		     : "+a" (leaf), "+c" (rcx), "+d" (rdx), "+r" (r8_),
+		       "+r" (r9_), "+r" (r10_), "+r" (r11_)
+		     :
+		     : "memory");
+	return leaf;
+}
+
+static inline int dp_tdcall_errno(u64 status)
+{
+	switch (status & DP_TDCALL_STATUS_MASK) {
+	case 0:
+		return 0;
+	case DP_TDCALL_OPERAND_BUSY:
+		return -EBUSY;
+	case DP_TDCALL_OPERAND_INVALID:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static inline int dp_tdx_get_report0(u8 *reportdata, u8 *tdreport)
+{
+#ifdef DP_HAVE_TDX_GET_REPORT0
+	return tdx_mcall_get_report0(reportdata, tdreport);
+#else
+	return dp_tdcall_errno(dp_tdcall(DP_TDG_MR_REPORT, virt_to_phys(tdreport),
+					 virt_to_phys(reportdata), 0));
+#endif
+}
+
+static inline int dp_tdx_extend_rtmr(u8 index, u8 *digest)
+{
+#ifdef DP_HAVE_TDX_EXTEND_RTMR
+	return tdx_mcall_extend_rtmr(index, digest);
+#else
+	return dp_tdcall_errno(dp_tdcall(DP_TDG_MR_RTMR_EXTEND,
+					 virt_to_phys(digest), index, 0));
+#endif
+}
+
+/* No kernel exports VERIFYREPORT: always the raw call (TDX module 1.5+). */
+static inline int dp_tdx_verify_report(u8 *reportmac)
+{
+	u64 st = dp_tdcall(DP_TDG_MR_VERIFYREPORT, virt_to_phys(reportmac), 0, 0);
+
+	if (!st)
+		return 0;
+	if ((st & DP_TDCALL_STATUS_MASK) == DP_TDCALL_OPERAND_BUSY)
+		return -EBUSY;
+	return -EBADMSG;
+}
+
+#endif /* DSTACK_POD_COMPAT_H */

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * dstack-pod: per-Pod remote attestation inside one Intel TDX confidential VM.
+ *
+ * Userspace ABI of /dev/dstack-pod.  See Documentation/uapi.rst.
+ *
+ * Conventions:
+ *  - every structure has a fixed size that is encoded in its ioctl number;
+ *  - every field named reserved* must be zero on input and is zeroed on
+ *    output; a non-zero reserved field or flag fails with EINVAL;
+ *  - user pointers travel as __u64 so that 32-bit callers work unchanged;
+ *  - strings are NUL-terminated inside their array and the bytes after the
+ *    terminator must be zero.
+ */
+#ifndef _UAPI_LINUX_DSTACK_POD_H
+#define _UAPI_LINUX_DSTACK_POD_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define DSTACK_POD_DEVICE		"/dev/dstack-pod"
+
+#define DSTACK_POD_ABI_MAJOR		1
+#define DSTACK_POD_ABI_MINOR		0
+
+/* Sizes fixed by the TDX architecture. */
+#define DSTACK_POD_TDREPORT_LEN		1024
+#define DSTACK_POD_REPORTMAC_LEN	256
+#define DSTACK_POD_REPORTDATA_LEN	64
+#define DSTACK_POD_DIGEST_LEN		48	/* SHA-384 */
+
+/* Measured events (RTMR3), digest rule of dstack's runtime events v1. */
+#define DSTACK_POD_EVENT_TYPE		0x08000001
+#define DSTACK_POD_EVENT_NAME_MAX	64	/* bytes, without the NUL */
+#define DSTACK_POD_EVENT_NAME_SIZE	72	/* array size in the ioctl */
+#define DSTACK_POD_EVENT_PAYLOAD_MAX	4096
+
+/* Names of the events the module itself records. */
+#define DSTACK_POD_EVENT_INIT		"dstack-pod.init"
+#define DSTACK_POD_EVENT_FUSE		"dstack-pod.fuse"
+
+/**
+ * enum dstack_pod_backend - where reports and RTMR extends come from
+ * @DSTACK_POD_BACKEND_TDX: the TDX module, through TDCALL
+ * @DSTACK_POD_BACKEND_SIM: the dstack_pod_sim module; development only,
+ *	reports carry the DEBUG attribute and the simulator MRTD
+ */
+enum dstack_pod_backend {
+	DSTACK_POD_BACKEND_TDX = 1,
+	DSTACK_POD_BACKEND_SIM = 2,
+};
+
+/**
+ * enum dstack_pod_mode - state of the privilege fuse
+ * @DSTACK_POD_MODE_SETUP: platform events may be measured, node reports given
+ * @DSTACK_POD_MODE_SECURE: the fuse is blown; RTMR3 is sealed for good
+ */
+enum dstack_pod_mode {
+	DSTACK_POD_MODE_SETUP = 0,
+	DSTACK_POD_MODE_SECURE = 1,
+};
+
+/**
+ * struct dstack_pod_version - DSTACK_POD_IOC_VERSION result
+ * @abi_major: DSTACK_POD_ABI_MAJOR of the running module
+ * @abi_minor: DSTACK_POD_ABI_MINOR of the running module
+ * @backend: enum dstack_pod_backend
+ * @mode: enum dstack_pod_mode
+ * @event_count: events in the RTMR3 event log
+ * @max_events: capacity of the RTMR3 event log
+ * @reserved: zeroed by the kernel
+ */
+struct dstack_pod_version {
+	__u32 abi_major;
+	__u32 abi_minor;
+	__u32 backend;
+	__u32 mode;
+	__u32 event_count;
+	__u32 max_events;
+	__u64 reserved[4];
+};
+
+/**
+ * struct dstack_pod_extend - DSTACK_POD_IOC_EXTEND argument
+ * @name: event name, 1..DSTACK_POD_EVENT_NAME_MAX bytes of 0x21..0x7e other
+ *	than ':', NUL-terminated, zero-padded
+ * @payload: user pointer to the payload
+ * @payload_len: payload length, 0..DSTACK_POD_EVENT_PAYLOAD_MAX
+ * @flags: must be zero
+ * @digest: out: the event digest,
+ *	SHA-384(le32(DSTACK_POD_EVENT_TYPE) || ":" || name || ":" || payload)
+ * @index: out: position of the event in the RTMR3 event log
+ * @reserved: must be zero
+ */
+struct dstack_pod_extend {
+	char name[DSTACK_POD_EVENT_NAME_SIZE];
+	__u64 payload;
+	__u32 payload_len;
+	__u32 flags;
+	__u8 digest[DSTACK_POD_DIGEST_LEN];
+	__u32 index;
+	__u32 reserved[3];
+};
+
+/**
+ * struct dstack_pod_report - DSTACK_POD_IOC_NODE_REPORT argument
+ * @report_data: REPORTDATA to place in the report
+ * @reserved: must be zero
+ * @tdreport: out: the TDREPORT_STRUCT
+ */
+struct dstack_pod_report {
+	__u8 report_data[DSTACK_POD_REPORTDATA_LEN];
+	__u64 reserved[4];
+	__u8 tdreport[DSTACK_POD_TDREPORT_LEN];
+};
+
+/**
+ * struct dstack_pod_fuse - DSTACK_POD_IOC_FUSE argument
+ * @binder_cgroup_fd: fd of a cgroup v2 directory whose subtree alone may
+ *	bind Pods in secure mode, or -1 for none
+ * @flags: must be zero
+ * @reserved: must be zero
+ * @digest: out: digest of the dstack-pod.fuse event
+ * @index: out: position of the fuse event in the RTMR3 event log
+ * @reserved2: must be zero
+ */
+struct dstack_pod_fuse {
+	__s32 binder_cgroup_fd;
+	__u32 flags;
+	__u64 reserved[3];
+	__u8 digest[DSTACK_POD_DIGEST_LEN];
+	__u32 index;
+	__u32 reserved2;
+};
+
+/**
+ * struct dstack_pod_verify_report - DSTACK_POD_IOC_VERIFY_REPORT argument
+ * @reportmac: the REPORTMACSTRUCT (first 256 bytes of a TDREPORT) to check
+ * @reserved: must be zero
+ *
+ * The ioctl returns 0 when the MAC is valid for this TD and fails with
+ * EBADMSG when it is not, as TDG.MR.VERIFYREPORT does.
+ */
+struct dstack_pod_verify_report {
+	__u8 reportmac[DSTACK_POD_REPORTMAC_LEN];
+	__u64 reserved[2];
+};
+
+/*
+ * Payload of the dstack-pod.fuse event, all integers little-endian.
+ * The fixed part is followed by @path_len bytes of the binder cgroup's path
+ * relative to the cgroup v2 root (no NUL); path_len is 0 without a binder.
+ */
+#define DSTACK_POD_FUSE_MAGIC		"DPODFUSE"
+#define DSTACK_POD_FUSE_VERSION		1
+#define DSTACK_POD_CGROUP_PATH_MAX	4096
+
+/**
+ * struct dstack_pod_fuse_payload - fixed part of the fuse event payload
+ * @magic: DSTACK_POD_FUSE_MAGIC, no NUL
+ * @version: DSTACK_POD_FUSE_VERSION
+ * @event_count: number of events in the log before the fuse event
+ * @events_digest: SHA-384 over the concatenated digests of those events
+ * @binder_cgroup_id: cgroup id (inode number) of the binder cgroup, or 0
+ * @path_len: length of the binder cgroup path that follows
+ * @reserved: zero
+ */
+struct dstack_pod_fuse_payload {
+	__u8 magic[8];
+	__le32 version;
+	__le32 event_count;
+	__u8 events_digest[DSTACK_POD_DIGEST_LEN];
+	__le64 binder_cgroup_id;
+	__le32 path_len;
+	__le32 reserved;
+};
+
+#define DSTACK_POD_IOC_MAGIC		0xDB
+
+#define DSTACK_POD_IOC_VERSION \
+	_IOR(DSTACK_POD_IOC_MAGIC, 0x00, struct dstack_pod_version)
+#define DSTACK_POD_IOC_EXTEND \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x01, struct dstack_pod_extend)
+#define DSTACK_POD_IOC_NODE_REPORT \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x02, struct dstack_pod_report)
+#define DSTACK_POD_IOC_FUSE \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x03, struct dstack_pod_fuse)
+#define DSTACK_POD_IOC_VERIFY_REPORT \
+	_IOW(DSTACK_POD_IOC_MAGIC, 0x04, struct dstack_pod_verify_report)
+
+#endif /* _UAPI_LINUX_DSTACK_POD_H */

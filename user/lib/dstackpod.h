@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libdstackpod: the one place dstack-pod userspace talks to the kernel, plus
+ * the pure helpers (digests, event logs, TDREPORT fields) that tools and
+ * verifiers share.
+ *
+ * Calls return 0 (or a count) on success and a negative errno on failure;
+ * dp_errmsg() then describes the failure for a person.
+ */
+#ifndef LIBDSTACKPOD_H
+#define LIBDSTACKPOD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/dstack_pod.h>
+
+#define DP_SYSFS_DIR		"/sys/class/misc/dstack-pod"
+#define DP_EVENTS_PATH		"/sys/kernel/security/dstack-pod/runtime_events"
+
+/* The simulator's MRTD (kmod/sim.c), 48 ASCII bytes. */
+#define DP_SIM_MRTD		"dstack-pod SIMULATED TD -- NOT FOR PRODUCTION --"
+
+/* TDREPORT_STRUCT offsets. */
+#define DP_TDREPORT_TYPE		0
+#define DP_TDREPORT_TCB_INFO_HASH	32
+#define DP_TDREPORT_TD_INFO_HASH	80
+#define DP_TDREPORT_REPORTDATA		128
+#define DP_TDREPORT_MAC			224
+#define DP_TDREPORT_TEE_TCB_INFO	256
+#define DP_TDREPORT_TEE_TCB_INFO_LEN	239
+#define DP_TDREPORT_TDINFO		512
+#define DP_TDREPORT_TDINFO_LEN		512
+#define DP_TDREPORT_ATTRIBUTES		(512 + 0)
+#define DP_TDREPORT_XFAM		(512 + 8)
+#define DP_TDREPORT_MRTD		(512 + 16)
+#define DP_TDREPORT_RTMR(i)		(512 + 208 + 48 * (i))
+#define DP_TD_ATTR_DEBUG		0x1ULL
+
+/* Thread-local description of the last failure. */
+const char *dp_errmsg(void);
+int dp_seterr(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Device calls. */
+struct dp_dev {
+	int fd;
+};
+
+int dp_open(struct dp_dev *dev);
+void dp_close(struct dp_dev *dev);
+int dp_version(struct dp_dev *dev, struct dstack_pod_version *v);
+int dp_extend(struct dp_dev *dev, const char *name, const void *payload,
+	      size_t len, uint8_t digest[DSTACK_POD_DIGEST_LEN],
+	      uint32_t *index);
+int dp_node_report(struct dp_dev *dev,
+		   const uint8_t report_data[DSTACK_POD_REPORTDATA_LEN],
+		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
+int dp_fuse(struct dp_dev *dev, const char *binder_cgroup,
+	    uint8_t digest[DSTACK_POD_DIGEST_LEN], uint32_t *index);
+int dp_verify_report(struct dp_dev *dev,
+		     const uint8_t reportmac[DSTACK_POD_REPORTMAC_LEN]);
+
+/* sysfs: read one attribute of /sys/class/misc/dstack-pod, newline stripped. */
+int dp_sysfs_read(const char *attr, char *buf, size_t size);
+
+/* Hashing and replay (OpenSSL). */
+int dp_sha384(const void *data, size_t len, uint8_t out[48]);
+int dp_event_digest(const char *name, const void *payload, size_t len,
+		    uint8_t out[DSTACK_POD_DIGEST_LEN]);
+int dp_rtmr_extend(uint8_t mr[DSTACK_POD_DIGEST_LEN],
+		   const uint8_t digest[DSTACK_POD_DIGEST_LEN]);
+
+/* Event logs. */
+struct dp_event {
+	uint32_t index;
+	uint32_t type;
+	uint8_t digest[DSTACK_POD_DIGEST_LEN];
+	char name[DSTACK_POD_EVENT_NAME_MAX + 1];
+	uint8_t *payload;
+	size_t payload_len;
+};
+
+struct dp_log {
+	struct dp_event *ev;
+	size_t n;
+	size_t cap;
+};
+
+int dp_log_parse_line(const char *line, struct dp_event *ev);
+int dp_log_parse(FILE *f, struct dp_log *log);
+int dp_log_load(const char *path, struct dp_log *log);
+void dp_log_free(struct dp_log *log);
+/* Check each digest against its name and payload, then replay into mr. */
+int dp_log_replay(const struct dp_log *log, uint8_t mr[DSTACK_POD_DIGEST_LEN]);
+/* dstack's runtime_events.log form: {"event":NAME,"payload":BASE64} lines. */
+int dp_log_write_dstack(const struct dp_log *log, FILE *out);
+int dp_log_write_text(const struct dp_log *log, FILE *out);
+
+/* The dstack-pod.fuse event payload. */
+struct dp_fuse_info {
+	uint32_t version;
+	uint32_t event_count;
+	uint8_t events_digest[DSTACK_POD_DIGEST_LEN];
+	uint64_t binder_cgroup_id;
+	char binder_path[DSTACK_POD_CGROUP_PATH_MAX + 1];
+};
+
+int dp_fuse_payload_parse(const uint8_t *p, size_t len,
+			  struct dp_fuse_info *info);
+/* SHA-384 over the digests of the first count events. */
+int dp_log_events_digest(const struct dp_log *log, size_t count,
+			 uint8_t out[DSTACK_POD_DIGEST_LEN]);
+
+/* Hex helpers. */
+void dp_hex(const uint8_t *p, size_t len, char *out);
+int dp_unhex(const char *s, uint8_t *out, size_t max, size_t *len);
+
+#endif /* LIBDSTACKPOD_H */

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dstack-podctl: admin and verifier tool for dstack-pod.
+ * Manual: Documentation/dstack-podctl.rst.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "podctl.h"
+
+struct podctl_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct podctl_cmd cmds[] = {
+	{ "status", cmd_status, "status [--json]" },
+	{ "extend", cmd_extend, "extend NAME (PAYLOAD | --file F)" },
+	{ "log", cmd_log, "log [--format text|dstack|raw]" },
+	{ "report", cmd_report, "report [--report-data HEX] [--out FILE]" },
+	{ "fuse", cmd_fuse, "fuse [--binder-cgroup PATH]" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: dstack-podctl COMMAND [ARGS]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %s\n", cmds[i].usage);
+	fprintf(f, "\nexit codes: 0 ok, 1 failed, 2 usage, 3 module not loaded\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? PODCTL_EXIT_USAGE : PODCTL_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "dstack-podctl: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return PODCTL_EXIT_USAGE;
+}
