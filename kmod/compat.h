@@ -7,24 +7,24 @@
  *  - v6.16 exports tdx_mcall_extend_rtmr();
  *  - older kernels, or kernels built without TDX guest support (Debian's
  *    6.1), get the same operations from a raw TDCALL.
+ *
+ * kmod/Kbuild probes the headers for the helpers and defines
+ * DP_HAVE_TDX_GET_REPORT0 / DP_HAVE_TDX_EXTEND_RTMR; they are used only when
+ * the kernel is also built with CONFIG_INTEL_TDX_GUEST.
  */
 #ifndef DSTACK_POD_COMPAT_H
 #define DSTACK_POD_COMPAT_H
 
 #include <linux/errno.h>
 #include <linux/types.h>
-#include <linux/version.h>
 #include <asm/cpufeature.h>
 #include <asm/io.h>
 
-#if IS_ENABLED(CONFIG_INTEL_TDX_GUEST) && \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if IS_ENABLED(CONFIG_INTEL_TDX_GUEST)
 #include <asm/tdx.h>
-#define DP_HAVE_TDX_GET_REPORT0
-#endif
-#if IS_ENABLED(CONFIG_INTEL_TDX_GUEST) && \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
-#define DP_HAVE_TDX_EXTEND_RTMR
+#else
+#undef DP_HAVE_TDX_GET_REPORT0
+#undef DP_HAVE_TDX_EXTEND_RTMR
 #endif
 
 /* TDCALL leaves (TDX module ABI). */

@@ -61,7 +61,7 @@ struct dp_log {
  * @fuse_comm: its comm
  */
 struct dp_state {
-	struct mutex lock;
+	struct mutex lock;	/* see above */
 	int mode;
 	const struct dstack_pod_backend_ops *backend;
 	struct dp_log log;
@@ -76,6 +76,7 @@ extern struct dp_state dp;
 
 static inline int dp_mode(void)
 {
+	/* Pairs with the release in dp_fuse_blow(). */
 	return smp_load_acquire(&dp.mode);
 }
 

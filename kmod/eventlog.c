@@ -112,6 +112,7 @@ void dp_log_destroy(struct dp_log *log)
 
 u32 dp_log_count(const struct dp_log *log)
 {
+	/* Events below the count are fully published (dp_log_append()). */
 	return smp_load_acquire(&log->count);
 }
 
@@ -146,6 +147,7 @@ int dp_log_append(struct dp_log *log, struct dp_event *ev, bool fuse_slot)
 	ev->index = idx;
 	/* Storing into a reserved slot allocates nothing and cannot fail. */
 	xa_store(&log->events, idx, ev, GFP_KERNEL);
+	/* Publish the event before the count; pairs with dp_log_count(). */
 	smp_store_release(&log->count, idx + 1);
 	return 0;
 }

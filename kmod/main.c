@@ -390,6 +390,7 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 	dp.fuse_uid = from_kuid(&init_user_ns, current_uid());
 	get_task_comm(dp.fuse_comm, current);
 	__module_get(THIS_MODULE);		/* never unloaded again */
+	/* Everything above is visible before the mode; pairs with dp_mode(). */
 	smp_store_release(&dp.mode, DSTACK_POD_MODE_SECURE);
 	if (out) {
 		memcpy(out->digest, ev->digest, sizeof(out->digest));
