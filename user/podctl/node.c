@@ -59,8 +59,6 @@ int cmd_status(int argc, char **argv)
 	if (json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "abi", json_object_new_string(
-			v.abi_major == DSTACK_POD_ABI_MAJOR ? "1" : "?"));
 		json_object_object_add(o, "abi_major", json_object_new_int((int)v.abi_major));
 		json_object_object_add(o, "abi_minor", json_object_new_int((int)v.abi_minor));
 		json_object_object_add(o, "backend", json_object_new_string(backend_name(v.backend)));
