@@ -81,7 +81,13 @@ $(B)/selftests/%: selftests/%.c $(SELFTEST_COMMON) $(wildcard selftests/common/*
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Iselftests/common -Iuser/tests -pthread -o $@ $< $(SELFTEST_COMMON) $(LIB) $(USER_LDLIBS)
 
-selftests-build: $(SELFTEST_BINS)
+# A static 32-bit program for the compat_ioctl path (gcc-multilib).
+$(B)/selftests/compat32: selftests/compat/compat32.c kmod/include/uapi/linux/dstack_pod.h user/tests/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -static -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror \
+		-Ikmod/include/uapi -Iuser/tests -o $@ $<
+
+selftests-build: $(SELFTEST_BINS) $(B)/selftests/compat32
 
 deps:
 	@./scripts/install-deps

@@ -56,8 +56,8 @@ mkdir -p /sys/fs/cgroup/runtime
 expect 1 "not a cgroup v2 directory" "fuse with a non-cgroup binder: exit 1" $P fuse --binder-cgroup /tmp
 expect 0 "fuse blown: secure mode" "fuse --binder-cgroup" $P fuse --binder-cgroup /sys/fs/cgroup/runtime
 expect 0 "mode       secure" "status: secure after the fuse" $P status
-expect 1 "fuse is blown" "extend after the fuse: exit 1, says the fuse is blown" $P extend late x
-expect 1 "fuse is blown" "report after the fuse: exit 1" $P report
+expect 1 "secure mode (the fuse is blown)" "extend after the fuse: exit 1, says the fuse is blown" $P extend late x
+expect 1 "secure mode (the fuse is blown)" "report after the fuse: exit 1" $P report
 expect 1 "already in secure mode" "second fuse: exit 1" $P fuse
 expect 0 '"event":"dstack-pod.fuse"' "log: fuse event present" $P log --format dstack
 last=$($P log --format dstack | tail -n 1)

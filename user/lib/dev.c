@@ -34,13 +34,19 @@ int dp_seterr(int err, const char *fmt, ...)
 }
 
 /* A hint for the errno values every call can produce. */
-static int dp_ioctl_err(const char *what)
+static int dp_ioctl_err(struct dp_dev *dev, const char *what)
 {
+	struct dstack_pod_version v;
 	int err = errno;
 
 	switch (err) {
 	case EPERM:
-		return dp_seterr(err, "%s refused (needs CAP_SYS_ADMIN; setup-only calls are refused once the fuse is blown)",
+		memset(&v, 0, sizeof(v));
+		if (!ioctl(dev->fd, DSTACK_POD_IOC_VERSION, &v) &&
+		    v.mode == DSTACK_POD_MODE_SECURE)
+			return dp_seterr(err, "%s refused: the node is in secure mode (the fuse is blown) and setup-only calls are gone",
+					 what);
+		return dp_seterr(err, "%s refused: needs CAP_SYS_ADMIN in the initial user namespace",
 				 what);
 	case ENOTTY:
 		return dp_seterr(err, "%s: the loaded module does not know this call (ABI mismatch?)",
@@ -75,7 +81,7 @@ int dp_version(struct dp_dev *dev, struct dstack_pod_version *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (ioctl(dev->fd, DSTACK_POD_IOC_VERSION, v) < 0)
-		return dp_ioctl_err("version query");
+		return dp_ioctl_err(dev, "version query");
 	return 0;
 }
 
@@ -101,7 +107,7 @@ int dp_extend(struct dp_dev *dev, const char *name, const void *payload,
 			return dp_seterr(EINVAL, "extend: event name must be printable ASCII without spaces or ':'");
 		if (errno == ENOSPC)
 			return dp_seterr(ENOSPC, "extend: the event log is full (see max_events)");
-		return dp_ioctl_err("extend");
+		return dp_ioctl_err(dev, "extend");
 	}
 	if (digest)
 		memcpy(digest, arg.digest, sizeof(arg.digest));
@@ -119,7 +125,7 @@ int dp_node_report(struct dp_dev *dev,
 	memset(&arg, 0, sizeof(arg));
 	memcpy(arg.report_data, report_data, sizeof(arg.report_data));
 	if (ioctl(dev->fd, DSTACK_POD_IOC_NODE_REPORT, &arg) < 0)
-		return dp_ioctl_err("node report");
+		return dp_ioctl_err(dev, "node report");
 	memcpy(tdreport, arg.tdreport, sizeof(arg.tdreport));
 	return 0;
 }
@@ -144,7 +150,7 @@ int dp_fuse(struct dp_dev *dev, const char *binder_cgroup,
 			ret = dp_seterr(EBADF, "fuse: %s is not a cgroup v2 directory",
 					binder_cgroup);
 		else
-			ret = dp_ioctl_err("fuse");
+			ret = dp_ioctl_err(dev, "fuse");
 	} else {
 		if (digest)
 			memcpy(digest, arg.digest, sizeof(arg.digest));
@@ -166,7 +172,7 @@ int dp_verify_report(struct dp_dev *dev,
 	if (ioctl(dev->fd, DSTACK_POD_IOC_VERIFY_REPORT, &arg) < 0) {
 		if (errno == EBADMSG)
 			return dp_seterr(EBADMSG, "report MAC is not valid for this TD");
-		return dp_ioctl_err("verify report");
+		return dp_ioctl_err(dev, "verify report");
 	}
 	return 0;
 }

@@ -18,7 +18,7 @@ static const struct podctl_cmd cmds[] = {
 	{ "status", cmd_status, "status [--json]" },
 	{ "extend", cmd_extend, "extend NAME (PAYLOAD | --file F)" },
 	{ "log", cmd_log, "log [--format text|dstack|raw]" },
-	{ "report", cmd_report, "report [--report-data HEX] [--out FILE]" },
+	{ "report", cmd_report, "report [--report-data HEX] [--out FILE | --hex]" },
 	{ "fuse", cmd_fuse, "fuse [--binder-cgroup PATH]" },
 };
 

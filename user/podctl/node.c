@@ -166,7 +166,16 @@ int cmd_log(int argc, char **argv)
 	if (!strcmp(fmt, "dstack")) {
 		err = dp_log_write_dstack(&log, stdout);
 	} else if (!strcmp(fmt, "text")) {
+		uint8_t mr[DSTACK_POD_DIGEST_LEN];
+		char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
+
 		err = dp_log_write_text(&log, stdout);
+		if (!err)
+			err = dp_log_replay(&log, mr);
+		if (!err) {
+			dp_hex(mr, sizeof(mr), hex);
+			printf("replayed RTMR3 %s\n", hex);
+		}
 	} else {
 		FILE *f = fopen(DP_EVENTS_PATH, "re");
 		int c;
@@ -184,37 +193,69 @@ int cmd_log(int argc, char **argv)
 	return ret;
 }
 
+static void print_report(const uint8_t *rep)
+{
+	char hex[2 * DSTACK_POD_REPORTDATA_LEN + 1];
+	uint64_t attr;
+	int i;
+
+	memcpy(&attr, rep + DP_TDREPORT_ATTRIBUTES, sizeof(attr));
+	printf("report type  0x%02x subtype %u version %u\n", rep[0], rep[1],
+	       rep[2]);
+	printf("attributes   0x%016llx%s\n", (unsigned long long)attr,
+	       attr & DP_TD_ATTR_DEBUG ? " (DEBUG)" : "");
+	if (!memcmp(rep + DP_TDREPORT_MRTD, DP_SIM_MRTD, DSTACK_POD_DIGEST_LEN)) {
+		printf("mrtd         \"%s\" (simulator)\n", DP_SIM_MRTD);
+	} else {
+		dp_hex(rep + DP_TDREPORT_MRTD, DSTACK_POD_DIGEST_LEN, hex);
+		printf("mrtd         %s\n", hex);
+	}
+	for (i = 0; i < 4; i++) {
+		dp_hex(rep + DP_TDREPORT_RTMR(i), DSTACK_POD_DIGEST_LEN, hex);
+		printf("rtmr%d        %s\n", i, hex);
+	}
+	dp_hex(rep + DP_TDREPORT_REPORTDATA, DSTACK_POD_REPORTDATA_LEN, hex);
+	printf("report_data  %s\n", hex);
+}
+
 int cmd_report(int argc, char **argv)
 {
+	static const char use[] =
+		"usage: dstack-podctl report [--report-data HEX] [--out FILE | --hex]\n";
 	static const struct option opts[] = {
 		{ "report-data", required_argument, NULL, 'r' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "hex", no_argument, NULL, 'x' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t rd[DSTACK_POD_REPORTDATA_LEN] = { 0 };
 	uint8_t rep[DSTACK_POD_TDREPORT_LEN];
 	const char *out = NULL;
 	struct dp_dev dev;
+	int c, err, hex = 0;
 	size_t n;
-	int c, err;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (dp_unhex(optarg, rd, sizeof(rd), &n))
-				return fail(-EINVAL);
+			err = dp_unhex(optarg, rd, sizeof(rd), &n);
+			if (err)
+				return fail(err);
 			break;
 		case 'o':
 			out = optarg;
 			break;
+		case 'x':
+			hex = 1;
+			break;
 		default:
-			fprintf(stderr, "usage: dstack-podctl report [--report-data HEX] [--out FILE]\n");
+			fputs(use, stderr);
 			return PODCTL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: dstack-podctl report [--report-data HEX] [--out FILE]\n");
+		fputs(use, stderr);
 		return PODCTL_EXIT_USAGE;
 	}
 	err = open_dev(&dev);
@@ -235,11 +276,13 @@ int cmd_report(int argc, char **argv)
 		}
 		if (fclose(f))
 			return fail(dp_seterr(errno, "write %s", out));
-	} else {
-		char hex[2 * DSTACK_POD_TDREPORT_LEN + 1];
+	} else if (hex) {
+		char buf[2 * DSTACK_POD_TDREPORT_LEN + 1];
 
-		dp_hex(rep, sizeof(rep), hex);
-		printf("%s\n", hex);
+		dp_hex(rep, sizeof(rep), buf);
+		printf("%s\n", buf);
+	} else {
+		print_report(rep);
 	}
 	return PODCTL_EXIT_OK;
 }
