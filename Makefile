@@ -93,7 +93,7 @@ deps:
 	@./scripts/install-deps
 
 vm-prepare: deps
-	@./selftests/vm/prepare
+	@KDIR=$(KDIR) ./selftests/vm/prepare
 
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
@@ -103,19 +103,19 @@ vmtest: all selftests-build vm-prepare
 
 check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
-	@./selftests/vm/prepare
+	@KDIR=$(KDIR) ./selftests/vm/prepare
 	@./scripts/run-tests all $(UNIT_BINS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@./selftests/vm/prepare
+	@KDIR=$(KDIR) ./selftests/vm/prepare
 	@./selftests/vm/run --timeout 300 -- ./scripts/demo.sh
 
 lint:
 	@./scripts/lint "$(KDIR)"
 
 dkms-check:
-	@./scripts/dkms-check
+	@KDIR=$(KDIR) ./scripts/dkms-check
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

@@ -15,7 +15,11 @@
 #ifndef DSTACK_POD_COMPAT_H
 #define DSTACK_POD_COMPAT_H
 
+#include <linux/err.h>
 #include <linux/errno.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <linux/string.h>
 #include <linux/types.h>
 #include <asm/cpufeature.h>
 #include <asm/io.h>
@@ -102,6 +106,24 @@ static inline int dp_tdx_verify_report(u8 *reportmac)
 	if ((st & DP_TDCALL_STATUS_MASK) == DP_TDCALL_OPERAND_BUSY)
 		return -EBUSY;
 	return -EBADMSG;
+}
+
+/*
+ * The struct pid behind a pidfd.  pidfds are anon-inode files named
+ * "[pidfd]" before v6.9 and pidfs files from v6.9; both keep the struct pid
+ * in ->private_data.  The kernel's own pidfd_pid() is not exported.
+ */
+#define DP_PIDFS_MAGIC		0x50494446
+
+static inline struct pid *dp_pidfd_pid(struct file *file)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+
+	if (sb->s_magic == DP_PIDFS_MAGIC ||
+	    (sb->s_magic == ANON_INODE_FS_MAGIC &&
+	     !strcmp(file->f_path.dentry->d_name.name, "[pidfd]")))
+		return file->private_data;
+	return ERR_PTR(-EBADF);
 }
 
 #endif /* DSTACK_POD_COMPAT_H */

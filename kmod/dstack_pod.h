@@ -81,23 +81,44 @@ static inline int dp_mode(void)
 }
 
 /* main.c */
+int dp_check_event_name(const char *name, size_t size);
 int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out);
 int dp_backend_report(const u8 *reportdata, u8 *tdreport);
-int dp_backend_extend(const u8 *digest);
+int dp_backend_extend_cb(void *unused, const u8 *digest);
 
 /* eventlog.c */
 int dp_crypto_init(void);
 void dp_crypto_exit(void);
 int dp_sha384(const void *data, size_t len, u8 *out);
+int dp_sha512(const void *data, size_t len, u8 *out);
 struct dp_event *dp_event_alloc(const char *name, u32 payload_len);
 int dp_event_digest(struct dp_event *ev);
 void dp_log_init(struct dp_log *log, u32 max);
 void dp_log_destroy(struct dp_log *log);
 u32 dp_log_count(const struct dp_log *log);
-int dp_log_append(struct dp_log *log, struct dp_event *ev, bool fuse_slot);
+int dp_log_append(struct dp_log *log, struct dp_event *ev, u32 limit,
+		  int (*measure)(void *ctx, const u8 *digest), void *ctx);
+int dp_rtmr3_append(struct dp_event *ev, bool fuse_slot);
 int dp_log_events_digest(struct dp_log *log, u32 count, u8 *out);
+size_t dp_event_line_len(const struct dp_event *ev);
+void dp_event_line(const struct dp_event *ev, char *buf);
 int dp_securityfs_init(void);
 void dp_securityfs_exit(void);
+
+/* pod.c */
+int dp_pods_init(void);
+void dp_pods_exit(void);
+void dp_pods_lock(void);
+void dp_pods_unlock(void);
+int dp_pods_check_binder(struct cgroup *binder);
+u32 dp_pods_count(void);
+int dp_pods_objects(void);
+long dp_ioctl_bind(void __user *argp);
+long dp_ioctl_unbind(void __user *argp);
+long dp_ioctl_pod_extend(void __user *argp);
+long dp_ioctl_attest(void __user *argp);
+long dp_ioctl_attest_pid(void __user *argp);
+long dp_ioctl_pod_log(void __user *argp);
 
 /* sysfs.c */
 extern const struct attribute_group *dp_attr_groups[];

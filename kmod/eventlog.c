@@ -16,21 +16,30 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/kernel.h>
 
 #include "dstack_pod.h"
 
 static struct crypto_shash *dp_sha384_tfm;
+static struct crypto_shash *dp_sha512_tfm;
 static struct dentry *dp_sfs_dir;
 static struct dentry *dp_sfs_events;
 
 int dp_crypto_init(void)
 {
+	int err;
+
 	dp_sha384_tfm = crypto_alloc_shash("sha384", 0, 0);
 	if (IS_ERR(dp_sha384_tfm)) {
-		int err = PTR_ERR(dp_sha384_tfm);
-
-		dp_sha384_tfm = NULL;
+		err = PTR_ERR(dp_sha384_tfm);
 		pr_err("sha384 unavailable: %d\n", err);
+		return err;
+	}
+	dp_sha512_tfm = crypto_alloc_shash("sha512", 0, 0);
+	if (IS_ERR(dp_sha512_tfm)) {
+		err = PTR_ERR(dp_sha512_tfm);
+		pr_err("sha512 unavailable: %d\n", err);
+		crypto_free_shash(dp_sha384_tfm);
 		return err;
 	}
 	return 0;
@@ -38,12 +47,18 @@ int dp_crypto_init(void)
 
 void dp_crypto_exit(void)
 {
+	crypto_free_shash(dp_sha512_tfm);
 	crypto_free_shash(dp_sha384_tfm);
 }
 
 int dp_sha384(const void *data, size_t len, u8 *out)
 {
 	return crypto_shash_tfm_digest(dp_sha384_tfm, data, len, out);
+}
+
+int dp_sha512(const void *data, size_t len, u8 *out)
+{
+	return crypto_shash_tfm_digest(dp_sha512_tfm, data, len, out);
 }
 
 /**
@@ -117,29 +132,30 @@ u32 dp_log_count(const struct dp_log *log)
 }
 
 /**
- * dp_log_append() - measure @ev into RTMR3 and append it to @log
- * @log: the log; dp.lock held
+ * dp_log_append() - measure @ev and append it to @log
+ * @log: the log; its owner's lock held
  * @ev: event with its digest computed; owned by the log on success
- * @fuse_slot: the fuse event may take the last slot, other events may not
+ * @limit: the log takes events while it holds fewer than @limit
+ * @measure: extends the register the log describes with @ev's digest
+ * @ctx: passed to @measure
  *
  * The slot is reserved before the extend so that a measured event is always
  * logged; if the extend fails nothing is logged.
  *
- * Return: 0, -ENOSPC when the log is full, or the backend's error.
+ * Return: 0, -ENOSPC when the log is full, or @measure's error.
  */
-int dp_log_append(struct dp_log *log, struct dp_event *ev, bool fuse_slot)
+int dp_log_append(struct dp_log *log, struct dp_event *ev, u32 limit,
+		  int (*measure)(void *ctx, const u8 *digest), void *ctx)
 {
 	u32 idx = log->count;
-	u32 limit = fuse_slot ? log->max : log->max - 1;
 	int err;
 
-	lockdep_assert_held(&dp.lock);
 	if (idx >= limit)
 		return -ENOSPC;
 	err = xa_reserve(&log->events, idx, GFP_KERNEL);
 	if (err)
 		return err;
-	err = dp_backend_extend(ev->digest);
+	err = measure(ctx, ev->digest);
 	if (err) {
 		xa_release(&log->events, idx);
 		return err;
@@ -150,6 +166,15 @@ int dp_log_append(struct dp_log *log, struct dp_event *ev, bool fuse_slot)
 	/* Publish the event before the count; pairs with dp_log_count(). */
 	smp_store_release(&log->count, idx + 1);
 	return 0;
+}
+
+/* Append to the RTMR3 log: dp.lock held; the last slot is the fuse's. */
+int dp_rtmr3_append(struct dp_event *ev, bool fuse_slot)
+{
+	lockdep_assert_held(&dp.lock);
+	return dp_log_append(&dp.log, ev,
+			     fuse_slot ? dp.log.max : dp.log.max - 1,
+			     dp_backend_extend_cb, NULL);
 }
 
 /* SHA-384 over the digests of events [0, count), in order. */
@@ -197,20 +222,53 @@ static void dp_seq_stop(struct seq_file *m, void *v)
 {
 }
 
+/* Length of dp_event_line()'s output, newline included. */
+size_t dp_event_line_len(const struct dp_event *ev)
+{
+	char idx[16];
+
+	return snprintf(idx, sizeof(idx), "%u", ev->index) + 1 + 8 + 1 +
+	       2 * DSTACK_POD_DIGEST_LEN + 1 + strlen(ev->name) + 1 +
+	       (ev->payload_len ? 2 * ev->payload_len : 1) + 1;
+}
+
+/*
+ * One log line, the same for RTMR3 and Pod logs:
+ * "<index> <type:8 hex> <digest:96 hex> <name> <payload hex, or - if empty>\n"
+ * @buf holds at least dp_event_line_len(@ev) bytes; no NUL is written.
+ */
+void dp_event_line(const struct dp_event *ev, char *buf)
+{
+	char head[32];
+	size_t n, len = strlen(ev->name);
+
+	n = scnprintf(head, sizeof(head), "%u %08x ", ev->index,
+		      DSTACK_POD_EVENT_TYPE);
+	memcpy(buf, head, n);
+	buf = bin2hex(buf + n, ev->digest, sizeof(ev->digest));
+	*buf++ = ' ';
+	memcpy(buf, ev->name, len);
+	buf += len;
+	*buf++ = ' ';
+	if (ev->payload_len)
+		buf = bin2hex(buf, ev->payload, ev->payload_len);
+	else
+		*buf++ = '-';
+	*buf = '\n';
+}
+
 static int dp_seq_show(struct seq_file *m, void *v)
 {
 	const struct dp_event *ev = v;
-	u32 off, n;
+	size_t len = dp_event_line_len(ev);
+	char *buf;
 
-	seq_printf(m, "%u %08x %*phN %s ", ev->index, DSTACK_POD_EVENT_TYPE,
-		   (int)sizeof(ev->digest), ev->digest, ev->name);
-	if (!ev->payload_len)
-		seq_putc(m, '-');
-	for (off = 0; off < ev->payload_len; off += n) {
-		n = min_t(u32, ev->payload_len - off, 64);
-		seq_printf(m, "%*phN", (int)n, ev->payload + off);
+	if (seq_get_buf(m, &buf) < len) {
+		seq_commit(m, -1);	/* seq_file retries with a larger buffer */
+		return 0;
 	}
-	seq_putc(m, '\n');
+	dp_event_line(ev, buf);
+	seq_commit(m, len);
 	return 0;
 }
 

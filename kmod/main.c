@@ -80,7 +80,7 @@ static bool dp_again(int err, int *tries)
 	return true;
 }
 
-int dp_backend_extend(const u8 *digest)
+int dp_backend_extend_cb(void *unused, const u8 *digest)
 {
 	u8 *buf;
 	int err, tries = 0;
@@ -134,7 +134,7 @@ static int dp_backend_verify(const u8 *reportmac)
 }
 
 /* Names: 1..64 bytes of 0x21..0x7e except ':', NUL-terminated, zero-padded. */
-static int dp_check_name(const char *name, size_t size)
+int dp_check_event_name(const char *name, size_t size)
 {
 	size_t len = strnlen(name, size), i;
 
@@ -174,7 +174,7 @@ static long dp_ioctl_extend(void __user *argp)
 		return -EFAULT;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
-	err = dp_check_name(arg.name, sizeof(arg.name));
+	err = dp_check_event_name(arg.name, sizeof(arg.name));
 	if (err)
 		return err;
 	if (arg.payload_len > DSTACK_POD_EVENT_PAYLOAD_MAX)
@@ -201,7 +201,7 @@ static long dp_ioctl_extend(void __user *argp)
 	if (dp.mode != DSTACK_POD_MODE_SETUP)
 		err = -EPERM;
 	else
-		err = dp_log_append(&dp.log, ev, false);
+		err = dp_rtmr3_append(ev, false);
 	mutex_unlock(&dp.lock);
 	if (err)
 		goto out_free;
@@ -291,7 +291,7 @@ out:
 	return err;
 }
 
-#define DP_IOC_NR_LAST	_IOC_NR(DSTACK_POD_IOC_VERIFY_REPORT)
+#define DP_IOC_NR_LAST	_IOC_NR(DSTACK_POD_IOC_POD_LOG)
 
 static long dp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -308,6 +308,18 @@ static long dp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dp_ioctl_fuse(argp);
 	case DSTACK_POD_IOC_VERIFY_REPORT:
 		return dp_ioctl_verify_report(argp);
+	case DSTACK_POD_IOC_BIND:
+		return dp_ioctl_bind(argp);
+	case DSTACK_POD_IOC_UNBIND:
+		return dp_ioctl_unbind(argp);
+	case DSTACK_POD_IOC_POD_EXTEND:
+		return dp_ioctl_pod_extend(argp);
+	case DSTACK_POD_IOC_ATTEST:
+		return dp_ioctl_attest(argp);
+	case DSTACK_POD_IOC_ATTEST_PID:
+		return dp_ioctl_attest_pid(argp);
+	case DSTACK_POD_IOC_POD_LOG:
+		return dp_ioctl_pod_log(argp);
 	}
 	/* One of ours with the wrong size or direction: a malformed call. */
 	if (_IOC_TYPE(cmd) == DSTACK_POD_IOC_MAGIC &&
@@ -369,10 +381,17 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 	if (path_len)
 		memcpy(ev->payload + sizeof(*hdr), path, path_len);
 
+	/* dp_pods' lock too: binds see the mode and the binder change at once. */
 	mutex_lock(&dp.lock);
+	dp_pods_lock();
 	if (dp.mode != DSTACK_POD_MODE_SETUP) {
 		err = -EALREADY;
 		goto unlock;
+	}
+	if (cgrp) {
+		err = dp_pods_check_binder(cgrp);
+		if (err)
+			goto unlock;
 	}
 	count = dp.log.count;
 	hdr->event_count = cpu_to_le32(count);
@@ -380,7 +399,7 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 	if (!err)
 		err = dp_event_digest(ev);
 	if (!err)
-		err = dp_log_append(&dp.log, ev, true);
+		err = dp_rtmr3_append(ev, true);
 	if (err)
 		goto unlock;
 
@@ -396,6 +415,7 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 		memcpy(out->digest, ev->digest, sizeof(out->digest));
 		out->index = ev->index;
 	}
+	dp_pods_unlock();
 	mutex_unlock(&dp.lock);
 
 	pr_notice("privilege fuse blown by pid %d (%s) uid %u: secure mode, RTMR3 sealed at event #%u, binder cgroup %s\n",
@@ -405,6 +425,7 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 	return 0;
 
 unlock:
+	dp_pods_unlock();
 	mutex_unlock(&dp.lock);
 out:
 	kfree(ev);
@@ -431,7 +452,7 @@ static int dp_measure_init(void)
 	err = dp_event_digest(ev);
 	if (!err) {
 		mutex_lock(&dp.lock);
-		err = dp_log_append(&dp.log, ev, false);
+		err = dp_rtmr3_append(ev, false);
 		mutex_unlock(&dp.lock);
 	}
 	if (err)
@@ -500,9 +521,12 @@ static int __init dp_init(void)
 	err = dp_measure_init();
 	if (err)
 		goto err_log;
-	err = dp_securityfs_init();
+	err = dp_pods_init();
 	if (err)
 		goto err_log;
+	err = dp_securityfs_init();
+	if (err)
+		goto err_pods;
 	err = misc_register(&dp_misc);
 	if (err)
 		goto err_securityfs;
@@ -513,6 +537,8 @@ static int __init dp_init(void)
 
 err_securityfs:
 	dp_securityfs_exit();
+err_pods:
+	dp_pods_exit();
 err_log:
 	dp_log_destroy(&dp.log);
 	dp_crypto_exit();
@@ -525,6 +551,7 @@ static void __exit dp_exit(void)
 {
 	misc_deregister(&dp_misc);
 	dp_securityfs_exit();
+	dp_pods_exit();
 	dp_log_destroy(&dp.log);
 	if (dp.binder)
 		cgroup_put(dp.binder);

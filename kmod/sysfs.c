@@ -79,7 +79,24 @@ static ssize_t rtmr3_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(rtmr3);
 
+static ssize_t pods_show(struct device *dev, struct device_attribute *attr,
+			 char *buf)
+{
+	return sysfs_emit(buf, "%u\n", dp_pods_count());
+}
+static DEVICE_ATTR_RO(pods);
+
+/* Pod structures not yet freed, RCU-pending ones included (leak checks). */
+static ssize_t pod_objects_show(struct device *dev,
+				struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", dp_pods_objects());
+}
+static DEVICE_ATTR_RO(pod_objects);
+
 static struct attribute *dp_attrs[] = {
+	&dev_attr_pods.attr,
+	&dev_attr_pod_objects.attr,
 	&dev_attr_fuse.attr,
 	&dev_attr_backend.attr,
 	&dev_attr_event_count.attr,

@@ -62,6 +62,34 @@ int dp_fuse(struct dp_dev *dev, const char *binder_cgroup,
 int dp_verify_report(struct dp_dev *dev,
 		     const uint8_t reportmac[DSTACK_POD_REPORTMAC_LEN]);
 
+/* Pods (binder calls need CAP_SYS_ADMIN, and the binder cgroup once fused). */
+struct dp_pod_identity {
+	const char *pod_uid;		/* canonical lower-case UUID */
+	const char *workload_id;
+	const char *pod_namespace;	/* may be NULL */
+	const char *pod_name;		/* may be NULL */
+	uint8_t pod_spec_hash[DSTACK_POD_SPEC_HASH_LEN];
+	uint32_t spec_source;		/* enum dstack_pod_spec_source */
+};
+
+int dp_bind(struct dp_dev *dev, const char *cgroup_path,
+	    const struct dp_pod_identity *id, uint64_t *generation);
+/* Select the Pod by cgroup path (pod_uid NULL) or by pod_uid (path NULL). */
+int dp_unbind(struct dp_dev *dev, const char *cgroup_path,
+	      const char *pod_uid);
+int dp_pod_extend(struct dp_dev *dev, const char *cgroup_path,
+		  const char *pod_uid, const char *name, const void *payload,
+		  size_t len, uint8_t pmr[DSTACK_POD_DIGEST_LEN]);
+/* The caller's own Pod (pidfd < 0), or the Pod of pidfd (mediated). */
+int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
+	      size_t nonce_len, struct dstack_pod_claims *claims,
+	      uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
+
+/* Claims helpers. */
+int dp_claims_report_data(const struct dstack_pod_claims *c,
+			  uint8_t out[DSTACK_POD_REPORTDATA_LEN]);
+void dp_uuid_format(const uint8_t uid[DSTACK_POD_UID_LEN], char out[37]);
+
 /* sysfs: read one attribute of /sys/class/misc/dstack-pod, newline stripped. */
 int dp_sysfs_read(const char *attr, char *buf, size_t size);
 
@@ -89,6 +117,8 @@ struct dp_log {
 };
 
 int dp_log_parse_line(const char *line, struct dp_event *ev);
+/* The caller's own Pod's event log. */
+int dp_pod_log(struct dp_dev *dev, struct dp_log *log);
 int dp_log_parse(FILE *f, struct dp_log *log);
 int dp_log_load(const char *path, struct dp_log *log);
 void dp_log_free(struct dp_log *log);

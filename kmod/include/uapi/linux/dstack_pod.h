@@ -21,7 +21,7 @@
 #define DSTACK_POD_DEVICE		"/dev/dstack-pod"
 
 #define DSTACK_POD_ABI_MAJOR		1
-#define DSTACK_POD_ABI_MINOR		0
+#define DSTACK_POD_ABI_MINOR		1
 
 /* Sizes fixed by the TDX architecture. */
 #define DSTACK_POD_TDREPORT_LEN		1024
@@ -175,6 +175,190 @@ struct dstack_pod_fuse_payload {
 	__le32 reserved;
 };
 
+/* Pod identities. */
+#define DSTACK_POD_UID_SIZE		40	/* canonical UUID + NUL, padded */
+#define DSTACK_POD_UID_LEN		16	/* binary, in the claims */
+#define DSTACK_POD_WORKLOAD_MAX		253
+#define DSTACK_POD_WORKLOAD_SIZE	256
+#define DSTACK_POD_NAMESPACE_MAX	63
+#define DSTACK_POD_NAMESPACE_SIZE	64
+#define DSTACK_POD_NAME_MAX		253
+#define DSTACK_POD_NAME_SIZE		256
+#define DSTACK_POD_SPEC_HASH_LEN	32	/* SHA-256 */
+#define DSTACK_POD_NONCE_MAX		64
+
+/**
+ * enum dstack_pod_spec_source - how the binder obtained pod_spec_hash
+ * @DSTACK_POD_SPEC_UNKNOWN: not said
+ * @DSTACK_POD_SPEC_ANNOTATION: from an annotation (chosen by the Pod's author)
+ * @DSTACK_POD_SPEC_APISERVER: hashed from the Pod object read from the API
+ *	server with the node's credentials
+ */
+enum dstack_pod_spec_source {
+	DSTACK_POD_SPEC_UNKNOWN = 0,
+	DSTACK_POD_SPEC_ANNOTATION = 1,
+	DSTACK_POD_SPEC_APISERVER = 2,
+};
+
+/**
+ * struct dstack_pod_bind - DSTACK_POD_IOC_BIND argument
+ * @cgroup_fd: fd of the Pod's cgroup v2 directory
+ * @spec_source: enum dstack_pod_spec_source
+ * @pod_uid: metadata.uid, canonical lower-case UUID (36 bytes), NUL-padded
+ * @workload_id: 1..253 bytes of 0x20..0x7e, NUL-padded
+ * @pod_namespace: 0..63 bytes of 0x21..0x7e, NUL-padded (optional)
+ * @pod_name: 0..253 bytes of 0x21..0x7e, NUL-padded (optional)
+ * @pod_spec_hash: SHA-256 of the canonical Pod spec
+ * @generation: out: the bind generation, increasing with every bind
+ * @cgroup_id: out: the bound cgroup's id
+ * @reserved: must be zero
+ */
+struct dstack_pod_bind {
+	__s32 cgroup_fd;
+	__u32 spec_source;
+	char pod_uid[DSTACK_POD_UID_SIZE];
+	char workload_id[DSTACK_POD_WORKLOAD_SIZE];
+	char pod_namespace[DSTACK_POD_NAMESPACE_SIZE];
+	char pod_name[DSTACK_POD_NAME_SIZE];
+	__u8 pod_spec_hash[DSTACK_POD_SPEC_HASH_LEN];
+	__u64 generation;
+	__u64 cgroup_id;
+	__u64 reserved[4];
+};
+
+/**
+ * struct dstack_pod_select - names one bound Pod
+ * @cgroup_fd: the Pod's cgroup v2 directory, or -1 to select by @pod_uid
+ * @reserved0: must be zero
+ * @pod_uid: used when @cgroup_fd is -1; must be all zero otherwise
+ */
+struct dstack_pod_select {
+	__s32 cgroup_fd;
+	__u32 reserved0;
+	char pod_uid[DSTACK_POD_UID_SIZE];
+};
+
+/**
+ * struct dstack_pod_unbind - DSTACK_POD_IOC_UNBIND argument
+ * @pod: the Pod
+ * @generation: out: generation of the binding removed
+ * @reserved: must be zero
+ */
+struct dstack_pod_unbind {
+	struct dstack_pod_select pod;
+	__u64 generation;
+	__u64 reserved[2];
+};
+
+/**
+ * struct dstack_pod_pod_extend - DSTACK_POD_IOC_POD_EXTEND argument
+ * @pod: the Pod
+ * @name: event name, same rules as struct dstack_pod_extend
+ * @payload: user pointer to the payload
+ * @payload_len: 0..DSTACK_POD_EVENT_PAYLOAD_MAX
+ * @flags: must be zero
+ * @pmr: out: the Pod's measurement register after the extend
+ * @digest: out: the event digest (same rule as RTMR3 events)
+ * @index: out: position in the Pod's event log
+ * @reserved: must be zero
+ */
+struct dstack_pod_pod_extend {
+	struct dstack_pod_select pod;
+	char name[DSTACK_POD_EVENT_NAME_SIZE];
+	__u64 payload;
+	__u32 payload_len;
+	__u32 flags;
+	__u8 pmr[DSTACK_POD_DIGEST_LEN];
+	__u8 digest[DSTACK_POD_DIGEST_LEN];
+	__u32 index;
+	__u32 reserved[3];
+};
+
+#define DSTACK_POD_CLAIMS_MAGIC		"DSTACK-POD-CLAIM"	/* 16 bytes */
+#define DSTACK_POD_CLAIMS_VERSION	1
+#define DSTACK_POD_CLAIM_SECURE		0x00000001	/* issued in secure mode */
+
+/**
+ * struct dstack_pod_claims - what a Pod attests; report_data = SHA-512(this)
+ * @magic: DSTACK_POD_CLAIMS_MAGIC, no NUL (domain separation)
+ * @version: DSTACK_POD_CLAIMS_VERSION
+ * @flags: DSTACK_POD_CLAIM_*
+ * @spec_source: enum dstack_pod_spec_source given at bind
+ * @pmr_events: events measured into @pmr
+ * @generation: bind generation
+ * @cgroup_id: id of the Pod's cgroup
+ * @pod_uid: metadata.uid, 16 bytes in UUID byte order
+ * @pod_spec_hash: SHA-256 of the canonical Pod spec
+ * @pmr: the Pod's measurement register
+ * @nonce_len: bytes used in @nonce
+ * @reserved: zero
+ * @nonce: the caller's nonce, zero-padded
+ * @workload_id: NUL-padded
+ * @pod_namespace: NUL-padded
+ * @pod_name: NUL-padded
+ *
+ * All integers little-endian.  Every byte is defined, so the claims a
+ * verifier rebuilds hash to the same report_data.
+ */
+struct dstack_pod_claims {
+	__u8 magic[16];
+	__le32 version;
+	__le32 flags;
+	__le32 spec_source;
+	__le32 pmr_events;
+	__le64 generation;
+	__le64 cgroup_id;
+	__u8 pod_uid[DSTACK_POD_UID_LEN];
+	__u8 pod_spec_hash[DSTACK_POD_SPEC_HASH_LEN];
+	__u8 pmr[DSTACK_POD_DIGEST_LEN];
+	__le32 nonce_len;
+	__le32 reserved;
+	__u8 nonce[DSTACK_POD_NONCE_MAX];
+	char workload_id[DSTACK_POD_WORKLOAD_SIZE];
+	char pod_namespace[DSTACK_POD_NAMESPACE_SIZE];
+	char pod_name[DSTACK_POD_NAME_SIZE];
+};
+
+/**
+ * struct dstack_pod_attest - DSTACK_POD_IOC_ATTEST / _ATTEST_PID argument
+ * @nonce: the caller's nonce; bytes past @nonce_len must be zero
+ * @nonce_len: 0..DSTACK_POD_NONCE_MAX
+ * @pidfd: ATTEST_PID: pidfd of the process to attest; ATTEST: must be -1
+ * @reserved: must be zero
+ * @claims: out: the claims of the caller's (or pidfd's) Pod
+ * @tdreport: out: TDREPORT with report_data = SHA-512(@claims)
+ */
+struct dstack_pod_attest {
+	__u8 nonce[DSTACK_POD_NONCE_MAX];
+	__u32 nonce_len;
+	__s32 pidfd;
+	__u64 reserved[3];
+	struct dstack_pod_claims claims;
+	__u8 tdreport[DSTACK_POD_TDREPORT_LEN];
+};
+
+/**
+ * struct dstack_pod_pod_log - DSTACK_POD_IOC_POD_LOG argument
+ * @start: first event index wanted
+ * @count: out: events written to @buf
+ * @buf: user pointer; receives event lines in the runtime_events format
+ * @buf_len: size of @buf
+ * @used: out: bytes written
+ * @total: out: events in the Pod's log
+ * @reserved: must be zero
+ *
+ * Reads the event log of the caller's own Pod; whole lines only.
+ */
+struct dstack_pod_pod_log {
+	__u32 start;
+	__u32 count;
+	__u64 buf;
+	__u32 buf_len;
+	__u32 used;
+	__u32 total;
+	__u32 reserved[3];
+};
+
 #define DSTACK_POD_IOC_MAGIC		0xDB
 
 #define DSTACK_POD_IOC_VERSION \
@@ -187,5 +371,17 @@ struct dstack_pod_fuse_payload {
 	_IOWR(DSTACK_POD_IOC_MAGIC, 0x03, struct dstack_pod_fuse)
 #define DSTACK_POD_IOC_VERIFY_REPORT \
 	_IOW(DSTACK_POD_IOC_MAGIC, 0x04, struct dstack_pod_verify_report)
+#define DSTACK_POD_IOC_BIND \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x05, struct dstack_pod_bind)
+#define DSTACK_POD_IOC_UNBIND \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x06, struct dstack_pod_unbind)
+#define DSTACK_POD_IOC_POD_EXTEND \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x07, struct dstack_pod_pod_extend)
+#define DSTACK_POD_IOC_ATTEST \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x08, struct dstack_pod_attest)
+#define DSTACK_POD_IOC_ATTEST_PID \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x09, struct dstack_pod_attest)
+#define DSTACK_POD_IOC_POD_LOG \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x0a, struct dstack_pod_pod_log)
 
 #endif /* _UAPI_LINUX_DSTACK_POD_H */

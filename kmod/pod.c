@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dstack-pod Pod identities: cgroup bindings, per-Pod measurement, and
+ * attestation derived from the caller's own cgroup.
+ *
+ * Writers (bind, unbind, pod extend, the reaper) hold dp_pods.lock.  Attest
+ * takes no lock: under RCU it walks up from the caller's cgroup v2 to the
+ * nearest bound ancestor (an rhashtable lookup per level), copies the Pod's
+ * identity, which never changes after bind, and reads its PMR under a
+ * seqcount.  A Pod is freed only after an RCU grace period, so an attest
+ * racing an unbind sees the complete old identity or no Pod at all.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cgroup.h>
+#include <linux/file.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/rhashtable.h>
+#include <linux/sched/task.h>
+#include <linux/seqlock.h>
+#include <linux/slab.h>
+#include <linux/tracepoint.h>
+#include <linux/uaccess.h>
+#include <linux/workqueue.h>
+
+#include "compat.h"
+#include "dstack_pod.h"
+
+#define DP_POD_LOG_CHUNK_MAX	(256 * 1024)
+
+static unsigned int max_pods = 16384;
+module_param(max_pods, uint, 0444);
+MODULE_PARM_DESC(max_pods, "maximum number of bound Pods (load time only)");
+
+static unsigned int max_pod_events = 256;
+module_param(max_pod_events, uint, 0444);
+MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log (load time only)");
+
+/**
+ * struct dp_pod - one bound Pod
+ * @by_cgroup: link in dp_pods.by_cgroup, keyed by @cgroup_id
+ * @by_uid: link in dp_pods.by_uid, keyed by @uid
+ * @node: link in dp_pods.list
+ * @rcu: deferred free
+ * @cgrp: the bound cgroup (reference held)
+ * @cgroup_id: its id; ids are never reused, so a cgroup recreated at the
+ *	same path is a different, unbound cgroup
+ * @generation: bind generation
+ * @uid: metadata.uid
+ * @spec_hash: pod_spec_hash
+ * @spec_source: enum dstack_pod_spec_source
+ * @dead: the cgroup was removed; the reaper unbinds it
+ * @pmr_seq: guards @pmr and @pmr_events for lock-free readers
+ * @pmr_events: events measured into @pmr
+ * @pmr: Pod measurement register
+ * @attests: attestations served
+ * @log: the Pod's event log (writers and readers hold dp_pods.lock)
+ * @workload_id: workload identity
+ * @ns: Kubernetes namespace, may be empty
+ * @name: Kubernetes name, may be empty
+ *
+ * Everything but @dead, @pmr*, @attests and @log is immutable after bind.
+ */
+struct dp_pod {
+	struct rhash_head by_cgroup;
+	struct rhash_head by_uid;
+	struct list_head node;
+	struct rcu_head rcu;
+	struct cgroup *cgrp;
+	u64 cgroup_id;
+	u64 generation;
+	u8 uid[DSTACK_POD_UID_LEN];
+	u8 spec_hash[DSTACK_POD_SPEC_HASH_LEN];
+	u32 spec_source;
+	bool dead;
+	seqcount_mutex_t pmr_seq;
+	u32 pmr_events;
+	u8 pmr[DSTACK_POD_DIGEST_LEN];
+	atomic64_t attests;
+	struct dp_log log;
+	char workload_id[DSTACK_POD_WORKLOAD_MAX + 1];
+	char ns[DSTACK_POD_NAMESPACE_MAX + 1];
+	char name[DSTACK_POD_NAME_MAX + 1];
+};
+
+static const struct rhashtable_params dp_cgroup_params = {
+	.key_len = sizeof(u64),
+	.key_offset = offsetof(struct dp_pod, cgroup_id),
+	.head_offset = offsetof(struct dp_pod, by_cgroup),
+	.automatic_shrinking = true,
+};
+
+static const struct rhashtable_params dp_uid_params = {
+	.key_len = DSTACK_POD_UID_LEN,
+	.key_offset = offsetof(struct dp_pod, uid),
+	.head_offset = offsetof(struct dp_pod, by_uid),
+	.automatic_shrinking = true,
+};
+
+static struct {
+	struct mutex lock;	/* every change to the bindings */
+	struct rhashtable by_cgroup;
+	struct rhashtable by_uid;
+	struct list_head list;
+	u32 count;
+	u64 generation;
+	atomic_t dead;
+	struct work_struct reaper;
+	struct tracepoint *rmdir_tp;
+} dp_pods = {
+	.lock = __MUTEX_INITIALIZER(dp_pods.lock),
+	.list = LIST_HEAD_INIT(dp_pods.list),
+};
+
+/* Pod structures alive, RCU-pending ones included: a leak check for tests. */
+static atomic_t dp_pod_objects = ATOMIC_INIT(0);
+
+void dp_pods_lock(void)
+{
+	mutex_lock(&dp_pods.lock);
+}
+
+void dp_pods_unlock(void)
+{
+	mutex_unlock(&dp_pods.lock);
+}
+
+u32 dp_pods_count(void)
+{
+	return READ_ONCE(dp_pods.count);
+}
+
+int dp_pods_objects(void)
+{
+	return atomic_read(&dp_pod_objects);
+}
+
+/* Canonical UUID: 8-4-4-4-12 lower-case hex digits, NUL-padded. */
+static int dp_parse_uid(const char *s, size_t size, u8 *out)
+{
+	static const u8 si[DSTACK_POD_UID_LEN] = {
+		0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+	};
+	size_t i;
+
+	if (strnlen(s, size) != 36 || memchr_inv(s + 36, 0, size - 36))
+		return -EINVAL;
+	if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return -EINVAL;
+	for (i = 0; i < 36; i++)
+		if (i != 8 && i != 13 && i != 18 && i != 23 &&
+		    !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return -EINVAL;
+	for (i = 0; i < DSTACK_POD_UID_LEN; i++)
+		out[i] = hex_to_bin(s[si[i]]) << 4 | hex_to_bin(s[si[i] + 1]);
+	return 0;
+}
+
+/* A NUL-terminated, zero-padded string of min..max bytes in [lo, 0x7e]. */
+static int dp_check_str(const char *s, size_t size, size_t min, size_t max,
+			char lo)
+{
+	size_t len = strnlen(s, size), i;
+
+	if (len == size || len < min || len > max)
+		return -EINVAL;
+	for (i = 0; i < len; i++)
+		if (s[i] < lo || s[i] > 0x7e)
+			return -EINVAL;
+	return memchr_inv(s + len, 0, size - len) ? -EINVAL : 0;
+}
+
+/* RCU read side: the nearest bound ancestor of @cgrp, itself included. */
+static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
+{
+	struct dp_pod *pod;
+	u64 id;
+
+	for (; cgrp; cgrp = cgroup_parent(cgrp)) {
+		id = cgroup_id(cgrp);
+		pod = rhashtable_lookup(&dp_pods.by_cgroup, &id,
+					dp_cgroup_params);
+		if (pod && !READ_ONCE(pod->dead))
+			return pod;
+	}
+	return NULL;
+}
+
+static void dp_pod_free_rcu(struct rcu_head *head)
+{
+	kfree(container_of(head, struct dp_pod, rcu));
+	atomic_dec(&dp_pod_objects);
+}
+
+static void dp_pod_remove(struct dp_pod *pod, const char *why)
+{
+	lockdep_assert_held(&dp_pods.lock);
+	rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
+			       dp_cgroup_params);
+	rhashtable_remove_fast(&dp_pods.by_uid, &pod->by_uid, dp_uid_params);
+	list_del(&pod->node);
+	WRITE_ONCE(dp_pods.count, dp_pods.count - 1);
+	pr_info("unbound pod %pUb (%s) from cgroup %llu, generation %llu: %s\n",
+		pod->uid, pod->workload_id, pod->cgroup_id, pod->generation,
+		why);
+	/* Attest never touches the cgroup or the log, only what RCU keeps. */
+	cgroup_put(pod->cgrp);
+	dp_log_destroy(&pod->log);
+	call_rcu(&pod->rcu, dp_pod_free_rcu);
+}
+
+static void dp_pods_reap_locked(void)
+{
+	struct dp_pod *pod, *tmp;
+
+	lockdep_assert_held(&dp_pods.lock);
+	if (!atomic_read(&dp_pods.dead))
+		return;
+	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node) {
+		if (READ_ONCE(pod->dead)) {
+			atomic_dec(&dp_pods.dead);
+			dp_pod_remove(pod, "cgroup removed");
+		}
+	}
+}
+
+static void dp_pods_reaper(struct work_struct *work)
+{
+	mutex_lock(&dp_pods.lock);
+	dp_pods_reap_locked();
+	mutex_unlock(&dp_pods.lock);
+}
+
+static void dp_pod_mark_dead(struct dp_pod *pod)
+{
+	if (!xchg(&pod->dead, true)) {
+		atomic_inc(&dp_pods.dead);
+		queue_work(system_wq, &dp_pods.reaper);
+	}
+}
+
+/* Tracepoint cgroup_rmdir: atomic context, so only mark and defer. */
+static void dp_probe_rmdir(void *data, struct cgroup *cgrp, const char *path)
+{
+	u64 id = cgroup_id(cgrp);
+	struct dp_pod *pod;
+
+	rcu_read_lock();
+	pod = rhashtable_lookup(&dp_pods.by_cgroup, &id, dp_cgroup_params);
+	if (pod)
+		dp_pod_mark_dead(pod);
+	rcu_read_unlock();
+}
+
+static void dp_find_rmdir_tp(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "cgroup_rmdir"))
+		*(struct tracepoint **)priv = tp;
+}
+
+/*
+ * Binder operations: CAP_SYS_ADMIN; in secure mode, also from inside the
+ * binder cgroup subtree recorded by the fuse.  dp_pods.lock held, which the
+ * fuse also holds while it flips the mode.
+ */
+static int dp_binder_allowed(void)
+{
+	bool inside;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (dp_mode() != DSTACK_POD_MODE_SECURE)
+		return 0;
+	if (!dp.binder)
+		return -EPERM;
+	rcu_read_lock();
+	inside = cgroup_is_descendant(task_dfl_cgroup(current), dp.binder);
+	rcu_read_unlock();
+	return inside ? 0 : -EPERM;
+}
+
+/* Pods may not contain, or sit inside, the binder subtree. */
+static bool dp_overlaps(struct cgroup *a, struct cgroup *b)
+{
+	return cgroup_is_descendant(a, b) || cgroup_is_descendant(b, a);
+}
+
+/* Called by the fuse with dp_pods.lock held: may @binder be the binder? */
+int dp_pods_check_binder(struct cgroup *binder)
+{
+	struct dp_pod *pod;
+
+	lockdep_assert_held(&dp_pods.lock);
+	list_for_each_entry(pod, &dp_pods.list, node)
+		if (!READ_ONCE(pod->dead) && dp_overlaps(pod->cgrp, binder))
+			return -EBUSY;
+	return 0;
+}
+
+/* The binding rules, each with its own errno; dp_pods.lock held. */
+static int dp_bind_check(struct cgroup *cgrp, const u8 *uid)
+{
+	struct cgroup_subsys_state *css;
+	struct cgroup *c;
+	int err = 0;
+	u64 id;
+
+	lockdep_assert_held(&dp_pods.lock);
+	if (dp_mode() == DSTACK_POD_MODE_SECURE && dp.binder &&
+	    dp_overlaps(cgrp, dp.binder))
+		return -EPERM;
+
+	rcu_read_lock();
+	id = cgroup_id(cgrp);
+	if (rhashtable_lookup(&dp_pods.by_cgroup, &id, dp_cgroup_params)) {
+		err = -EEXIST;
+		goto out;
+	}
+	for (c = cgroup_parent(cgrp); c; c = cgroup_parent(c)) {
+		id = cgroup_id(c);
+		if (rhashtable_lookup(&dp_pods.by_cgroup, &id,
+				      dp_cgroup_params)) {
+			err = -EBUSY;
+			goto out;
+		}
+	}
+	css_for_each_descendant_pre(css, &cgrp->self) {
+		id = cgroup_id(css->cgroup);
+		if (rhashtable_lookup(&dp_pods.by_cgroup, &id,
+				      dp_cgroup_params)) {
+			err = -EBUSY;
+			goto out;
+		}
+	}
+	if (rhashtable_lookup(&dp_pods.by_uid, uid, dp_uid_params))
+		err = -ENOTUNIQ;
+	else if (dp_pods.count >= max_pods)
+		err = -ENOSPC;
+out:
+	rcu_read_unlock();
+	return err;
+}
+
+static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
+{
+	struct dp_pod *pod;
+
+	pod = kzalloc(sizeof(*pod), GFP_KERNEL);
+	if (!pod)
+		return NULL;
+	atomic_inc(&dp_pod_objects);
+	memcpy(pod->spec_hash, arg->pod_spec_hash, sizeof(pod->spec_hash));
+	pod->spec_source = arg->spec_source;
+	strscpy(pod->workload_id, arg->workload_id, sizeof(pod->workload_id));
+	strscpy(pod->ns, arg->pod_namespace, sizeof(pod->ns));
+	strscpy(pod->name, arg->pod_name, sizeof(pod->name));
+	seqcount_mutex_init(&pod->pmr_seq, &dp_pods.lock);
+	atomic64_set(&pod->attests, 0);
+	dp_log_init(&pod->log, max_pod_events);
+	return pod;
+}
+
+static void dp_pod_discard(struct dp_pod *pod)
+{
+	kfree(pod);
+	atomic_dec(&dp_pod_objects);
+}
+
+long dp_ioctl_bind(void __user *argp)
+{
+	struct dstack_pod_bind arg;
+	struct cgroup *cgrp;
+	struct dp_pod *pod;
+	long err;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
+	    arg.spec_source > DSTACK_POD_SPEC_APISERVER ||
+	    dp_check_str(arg.workload_id, sizeof(arg.workload_id), 1,
+			 DSTACK_POD_WORKLOAD_MAX, 0x20) ||
+	    dp_check_str(arg.pod_namespace, sizeof(arg.pod_namespace), 0,
+			 DSTACK_POD_NAMESPACE_MAX, 0x21) ||
+	    dp_check_str(arg.pod_name, sizeof(arg.pod_name), 0,
+			 DSTACK_POD_NAME_MAX, 0x21))
+		return -EINVAL;
+	pod = dp_pod_new(&arg);
+	if (!pod)
+		return -ENOMEM;
+	err = dp_parse_uid(arg.pod_uid, sizeof(arg.pod_uid), pod->uid);
+	if (err)
+		goto out_free;
+	/* Probe the output now: after the bind nothing may fail. */
+	err = -EFAULT;
+	if (copy_to_user(argp, &arg, sizeof(arg)))
+		goto out_free;
+
+	cgrp = cgroup_get_from_fd(arg.cgroup_fd);
+	if (IS_ERR(cgrp)) {
+		err = PTR_ERR(cgrp);
+		goto out_free;
+	}
+	err = -EINVAL;
+	if (!cgroup_parent(cgrp))		/* the root holds every task */
+		goto out_put;
+	pod->cgrp = cgrp;
+	pod->cgroup_id = cgroup_id(cgrp);
+
+	mutex_lock(&dp_pods.lock);
+	err = dp_binder_allowed();
+	if (err)
+		goto out_unlock;
+	dp_pods_reap_locked();
+	err = dp_bind_check(cgrp, pod->uid);
+	if (err)
+		goto out_unlock;
+	err = rhashtable_insert_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
+				     dp_cgroup_params);
+	if (err)
+		goto out_unlock;
+	err = rhashtable_insert_fast(&dp_pods.by_uid, &pod->by_uid,
+				     dp_uid_params);
+	if (err) {
+		rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
+				       dp_cgroup_params);
+		goto out_unlock;
+	}
+	pod->generation = ++dp_pods.generation;
+	list_add_tail(&pod->node, &dp_pods.list);
+	WRITE_ONCE(dp_pods.count, dp_pods.count + 1);
+	/* An rmdir that ran before the insert found nothing to mark. */
+	smp_mb();
+	if (!(READ_ONCE(cgrp->self.flags) & CSS_ONLINE))
+		dp_pod_mark_dead(pod);
+	arg.generation = pod->generation;
+	arg.cgroup_id = pod->cgroup_id;
+	pr_info("bound pod %pUb (%s) to cgroup %llu, generation %llu\n",
+		pod->uid, pod->workload_id, pod->cgroup_id, pod->generation);
+	mutex_unlock(&dp_pods.lock);
+	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
+
+out_unlock:
+	mutex_unlock(&dp_pods.lock);
+out_put:
+	cgroup_put(cgrp);
+out_free:
+	dp_pod_discard(pod);
+	return err;
+}
+
+/* Resolve a struct dstack_pod_select; dp_pods.lock held. */
+static int dp_pod_select(const struct dstack_pod_select *sel,
+			 struct dp_pod **out)
+{
+	struct cgroup *cgrp;
+	struct dp_pod *pod;
+	u8 uid[DSTACK_POD_UID_LEN];
+	u64 id;
+	int err;
+
+	lockdep_assert_held(&dp_pods.lock);
+	if (sel->reserved0)
+		return -EINVAL;
+	if (sel->cgroup_fd >= 0) {
+		if (memchr_inv(sel->pod_uid, 0, sizeof(sel->pod_uid)))
+			return -EINVAL;
+		cgrp = cgroup_get_from_fd(sel->cgroup_fd);
+		if (IS_ERR(cgrp))
+			return PTR_ERR(cgrp);
+		id = cgroup_id(cgrp);
+		cgroup_put(cgrp);
+		pod = rhashtable_lookup_fast(&dp_pods.by_cgroup, &id,
+					     dp_cgroup_params);
+	} else if (sel->cgroup_fd == -1) {
+		err = dp_parse_uid(sel->pod_uid, sizeof(sel->pod_uid), uid);
+		if (err)
+			return err;
+		pod = rhashtable_lookup_fast(&dp_pods.by_uid, uid,
+					     dp_uid_params);
+	} else {
+		return -EBADF;
+	}
+	if (!pod || pod->dead)
+		return -ENOENT;
+	*out = pod;
+	return 0;
+}
+
+long dp_ioctl_unbind(void __user *argp)
+{
+	struct dstack_pod_unbind arg;
+	struct dp_pod *pod;
+	long err;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	if (copy_to_user(argp, &arg, sizeof(arg)))
+		return -EFAULT;
+	mutex_lock(&dp_pods.lock);
+	err = dp_binder_allowed();
+	if (!err)
+		err = dp_pod_select(&arg.pod, &pod);
+	if (!err) {
+		arg.generation = pod->generation;
+		dp_pod_remove(pod, "unbind");
+	}
+	mutex_unlock(&dp_pods.lock);
+	if (err)
+		return err;
+	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+/* PMR := SHA-384(PMR || digest); dp_pods.lock held. */
+static int dp_pmr_extend(void *ctx, const u8 *digest)
+{
+	struct dp_pod *pod = ctx;
+	u8 buf[2 * DSTACK_POD_DIGEST_LEN], pmr[DSTACK_POD_DIGEST_LEN];
+	int err;
+
+	memcpy(buf, pod->pmr, DSTACK_POD_DIGEST_LEN);
+	memcpy(buf + DSTACK_POD_DIGEST_LEN, digest, DSTACK_POD_DIGEST_LEN);
+	err = dp_sha384(buf, sizeof(buf), pmr);
+	if (err)
+		return err;
+	write_seqcount_begin(&pod->pmr_seq);
+	memcpy(pod->pmr, pmr, sizeof(pmr));
+	pod->pmr_events++;
+	write_seqcount_end(&pod->pmr_seq);
+	return 0;
+}
+
+long dp_ioctl_pod_extend(void __user *argp)
+{
+	struct dstack_pod_pod_extend arg;
+	struct dp_event *ev;
+	struct dp_pod *pod;
+	long err;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	err = dp_check_event_name(arg.name, sizeof(arg.name));
+	if (err)
+		return err;
+	if (arg.payload_len > DSTACK_POD_EVENT_PAYLOAD_MAX)
+		return -E2BIG;
+	if (copy_to_user(argp, &arg, sizeof(arg)))
+		return -EFAULT;
+	ev = dp_event_alloc(arg.name, arg.payload_len);
+	if (!ev)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(ev->payload, u64_to_user_ptr(arg.payload),
+			   arg.payload_len))
+		goto out_free;
+	err = dp_event_digest(ev);
+	if (err)
+		goto out_free;
+
+	mutex_lock(&dp_pods.lock);
+	err = dp_binder_allowed();
+	if (!err)
+		err = dp_pod_select(&arg.pod, &pod);
+	if (!err)
+		err = dp_log_append(&pod->log, ev, pod->log.max, dp_pmr_extend,
+				    pod);
+	if (!err) {
+		memcpy(arg.pmr, pod->pmr, sizeof(arg.pmr));
+		memcpy(arg.digest, ev->digest, sizeof(arg.digest));
+		arg.index = ev->index;
+		pr_info("measured event #%u %s (%u bytes) into pod %pUb\n",
+			ev->index, ev->name, ev->payload_len, pod->uid);
+	}
+	mutex_unlock(&dp_pods.lock);
+	if (err)
+		goto out_free;
+	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
+
+out_free:
+	kfree(ev);
+	return err;
+}
+
+/*
+ * The claims of @task's Pod, lock-free.  Everything but the nonce comes from
+ * the kernel's own view of @task.
+ */
+static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg)
+{
+	struct dstack_pod_claims *c = &arg->claims;
+	struct dp_pod *pod;
+	unsigned int seq;
+
+	memset(c, 0, sizeof(*c));
+	memcpy(c->magic, DSTACK_POD_CLAIMS_MAGIC, sizeof(c->magic));
+	c->version = cpu_to_le32(DSTACK_POD_CLAIMS_VERSION);
+	/* A secure claim implies the fuse event is already in RTMR3. */
+	if (dp_mode() == DSTACK_POD_MODE_SECURE)
+		c->flags = cpu_to_le32(DSTACK_POD_CLAIM_SECURE);
+	c->nonce_len = cpu_to_le32(arg->nonce_len);
+	memcpy(c->nonce, arg->nonce, sizeof(c->nonce));
+
+	rcu_read_lock();
+	pod = dp_pod_of_cgroup(task_dfl_cgroup(task));
+	if (!pod) {
+		rcu_read_unlock();
+		return -ENOENT;
+	}
+	c->spec_source = cpu_to_le32(pod->spec_source);
+	c->generation = cpu_to_le64(pod->generation);
+	c->cgroup_id = cpu_to_le64(pod->cgroup_id);
+	memcpy(c->pod_uid, pod->uid, sizeof(c->pod_uid));
+	memcpy(c->pod_spec_hash, pod->spec_hash, sizeof(c->pod_spec_hash));
+	strscpy_pad(c->workload_id, pod->workload_id, sizeof(c->workload_id));
+	strscpy_pad(c->pod_namespace, pod->ns, sizeof(c->pod_namespace));
+	strscpy_pad(c->pod_name, pod->name, sizeof(c->pod_name));
+	do {
+		seq = read_seqcount_begin(&pod->pmr_seq);
+		memcpy(c->pmr, pod->pmr, sizeof(c->pmr));
+		c->pmr_events = cpu_to_le32(pod->pmr_events);
+	} while (read_seqcount_retry(&pod->pmr_seq, seq));
+	atomic64_inc(&pod->attests);
+	rcu_read_unlock();
+	return 0;
+}
+
+static long dp_attest(void __user *argp, bool mediated)
+{
+	struct dstack_pod_attest *arg;
+	struct task_struct *task;
+	u8 rd[DSTACK_POD_REPORTDATA_LEN];
+	long err;
+
+	arg = kmalloc(sizeof(*arg), GFP_KERNEL);
+	if (!arg)
+		return -ENOMEM;
+	err = -EFAULT;
+	if (copy_from_user(arg, argp, offsetof(struct dstack_pod_attest, claims)))
+		goto out;
+	err = -EINVAL;
+	if (arg->nonce_len > DSTACK_POD_NONCE_MAX ||
+	    memchr_inv(arg->nonce + arg->nonce_len, 0,
+		       DSTACK_POD_NONCE_MAX - arg->nonce_len) ||
+	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
+	    (!mediated && arg->pidfd != -1))
+		goto out;
+
+	if (mediated) {
+		struct pid *pid;
+		struct fd f;
+
+		mutex_lock(&dp_pods.lock);
+		err = dp_binder_allowed();
+		mutex_unlock(&dp_pods.lock);
+		if (err)
+			goto out;
+		f = fdget(arg->pidfd);
+		err = -EBADF;
+		if (!f.file)
+			goto out;
+		pid = dp_pidfd_pid(f.file);
+		task = IS_ERR(pid) ? NULL : get_pid_task(pid, PIDTYPE_PID);
+		err = IS_ERR(pid) ? PTR_ERR(pid) : -ESRCH;
+		fdput(f);
+		if (!task)
+			goto out;
+		err = dp_claims_of(task, arg);
+		put_task_struct(task);
+	} else {
+		err = dp_claims_of(current, arg);
+	}
+	if (err)
+		goto out;
+	err = dp_sha512(&arg->claims, sizeof(arg->claims), rd);
+	if (!err)
+		err = dp_backend_report(rd, arg->tdreport);
+	if (!err && copy_to_user(argp, arg, sizeof(*arg)))
+		err = -EFAULT;
+out:
+	kfree(arg);
+	return err;
+}
+
+long dp_ioctl_attest(void __user *argp)
+{
+	return dp_attest(argp, false);
+}
+
+long dp_ioctl_attest_pid(void __user *argp)
+{
+	return dp_attest(argp, true);
+}
+
+/* The caller's own Pod's log, as whole runtime_events lines. */
+long dp_ioctl_pod_log(void __user *argp)
+{
+	struct dstack_pod_pod_log arg;
+	struct dp_event *ev;
+	struct dp_pod *pod;
+	size_t cap, used = 0, len;
+	char *buf;
+	u32 i;
+	long err;
+
+	if (copy_from_user(&arg, argp, sizeof(arg)))
+		return -EFAULT;
+	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
+		return -EINVAL;
+	cap = min_t(size_t, arg.buf_len, DP_POD_LOG_CHUNK_MAX);
+	buf = kvmalloc(max_t(size_t, cap, 1), GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+
+	mutex_lock(&dp_pods.lock);
+	rcu_read_lock();
+	pod = dp_pod_of_cgroup(task_dfl_cgroup(current));
+	rcu_read_unlock();
+	err = -ENOENT;
+	if (!pod)
+		goto unlock;
+	arg.total = dp_log_count(&pod->log);
+	for (i = arg.start; i < arg.total; i++) {
+		ev = xa_load(&pod->log.events, i);
+		len = dp_event_line_len(ev);
+		if (used + len > cap)
+			break;
+		dp_event_line(ev, buf + used);
+		used += len;
+	}
+	err = 0;
+	if (i == arg.start && i < arg.total)
+		err = -ENOBUFS;
+	arg.count = i > arg.start ? i - arg.start : 0;
+	arg.used = used;
+unlock:
+	mutex_unlock(&dp_pods.lock);
+	if (!err && (copy_to_user(u64_to_user_ptr(arg.buf), buf, used) ||
+		     copy_to_user(argp, &arg, sizeof(arg))))
+		err = -EFAULT;
+	kvfree(buf);
+	return err;
+}
+
+int dp_pods_init(void)
+{
+	int err;
+
+	err = rhashtable_init(&dp_pods.by_cgroup, &dp_cgroup_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&dp_pods.by_uid, &dp_uid_params);
+	if (err)
+		goto err_cgroup;
+	INIT_WORK(&dp_pods.reaper, dp_pods_reaper);
+	for_each_kernel_tracepoint(dp_find_rmdir_tp, &dp_pods.rmdir_tp);
+	if (!dp_pods.rmdir_tp) {
+		pr_err("tracepoint cgroup_rmdir not found: cannot follow cgroup removal\n");
+		err = -ENOENT;
+		goto err_uid;
+	}
+	err = tracepoint_probe_register(dp_pods.rmdir_tp, dp_probe_rmdir, NULL);
+	if (err)
+		goto err_uid;
+	return 0;
+
+err_uid:
+	rhashtable_destroy(&dp_pods.by_uid);
+err_cgroup:
+	rhashtable_destroy(&dp_pods.by_cgroup);
+	return err;
+}
+
+void dp_pods_exit(void)
+{
+	struct dp_pod *pod, *tmp;
+
+	tracepoint_probe_unregister(dp_pods.rmdir_tp, dp_probe_rmdir, NULL);
+	tracepoint_synchronize_unregister();
+	cancel_work_sync(&dp_pods.reaper);
+	mutex_lock(&dp_pods.lock);
+	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node)
+		dp_pod_remove(pod, "module unload");
+	mutex_unlock(&dp_pods.lock);
+	rcu_barrier();		/* every dp_pod_free_rcu() has run */
+	rhashtable_destroy(&dp_pods.by_uid);
+	rhashtable_destroy(&dp_pods.by_cgroup);
+}

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Collateral loading (PCCS / dcap-qvl JSON form): parse, never verify.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "verify_int.h"
+
+#define DP_COLLATERAL_MAX	(16u << 20)
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int dp_asn1_time(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	time_t v;
+
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return -1;
+	v = timegm(&tm);
+	if (v == (time_t)-1)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int dp_parse_rfc3339(const char *s, int64_t *out)
+{
+	struct tm tm;
+	const char *p;
+	time_t v;
+	long off = 0;
+
+	if (!s)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p) {
+		memset(&tm, 0, sizeof(tm));
+		p = strptime(s, "%Y-%m-%dt%H:%M:%S", &tm);
+	}
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1, hh, mm;
+
+		if (p[1] < '0' || p[1] > '9' || p[2] < '0' || p[2] > '9' ||
+		    p[3] != ':' || p[4] < '0' || p[4] > '9' || p[5] < '0' ||
+		    p[5] > '9')
+			return -1;
+		hh = (p[1] - '0') * 10 + (p[2] - '0');
+		mm = (p[4] - '0') * 10 + (p[5] - '0');
+		if (hh > 23 || mm > 59)
+			return -1;
+		off = sign * (hh * 3600L + mm * 60L);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	v = timegm(&tm);
+	if (v == (time_t)-1)
+		return -1;
+	*out = (int64_t)v - off;
+	return 0;
+}
+
+STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len, char *err,
+			     size_t errlen)
+{
+	STACK_OF(X509) *sk;
+	BIO *bio;
+	X509 *x;
+	size_t end = len;
+
+	while (end > 0 && (buf[end - 1] == 0 || buf[end - 1] == '\n' ||
+			   buf[end - 1] == '\r' || buf[end - 1] == ' '))
+		end--;
+	if (end == 0 || end > INT_MAX) {
+		seterr(err, errlen, "empty or oversized PEM certificate chain");
+		return NULL;
+	}
+	bio = BIO_new_mem_buf(buf, (int)end);
+	sk = sk_X509_new_null();
+	if (!bio || !sk) {
+		BIO_free(bio);
+		sk_X509_free(sk);
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (!sk_X509_push(sk, x)) {
+			X509_free(x);
+			break;
+		}
+		if (sk_X509_num(sk) > 8)
+			break;
+	}
+	ERR_clear_error();
+	if (BIO_pending(bio) > 0 || sk_X509_num(sk) == 0 ||
+	    sk_X509_num(sk) > 8) {
+		seterr(err, errlen,
+		       sk_X509_num(sk) == 0 ? "no certificate in PEM chain" :
+		       sk_X509_num(sk) > 8 ? "too many certificates in PEM chain" :
+		       "garbage after certificate %d in PEM chain",
+		       sk_X509_num(sk));
+		sk_X509_pop_free(sk, X509_free);
+		BIO_free(bio);
+		return NULL;
+	}
+	BIO_free(bio);
+	return sk;
+}
+
+static const char *get_str(json_object *o, const char *key, size_t *len,
+			   char *err, size_t errlen)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		seterr(err, errlen, "collateral: missing string \"%s\"", key);
+		return NULL;
+	}
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+static json_object *parse_json(const char *s, size_t len)
+{
+	json_tokener *tok;
+	json_object *o;
+
+	if (len > INT_MAX)
+		return NULL;
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o && (json_tokener_get_error(tok) != json_tokener_success ||
+		  (size_t)json_tokener_get_parse_end(tok) != len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* CRL given as hex DER or PEM. */
+static X509_CRL *load_crl(const char *s, size_t len)
+{
+	X509_CRL *crl = NULL;
+
+	if (len > INT_MAX)
+		return NULL;
+	if (len >= 10 && !strncmp(s, "-----BEGIN", 10)) {
+		BIO *bio = BIO_new_mem_buf(s, (int)len);
+
+		if (bio)
+			crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else if (len % 2 == 0 && len > 0) {
+		uint8_t *der = malloc(len / 2);
+		const uint8_t *p = der;
+
+		if (der && dp_unhex_exact(s, der, len / 2) == 0)
+			crl = d2i_X509_CRL(NULL, &p, (long)(len / 2));
+		if (crl && p != der + len / 2) {
+			X509_CRL_free(crl);
+			crl = NULL;
+		}
+		free(der);
+	}
+	ERR_clear_error();
+	return crl;
+}
+
+static int get_date(json_object *o, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return -1;
+	return dp_parse_rfc3339(json_object_get_string(v), out);
+}
+
+/* One signed document: the JSON text, its signature and issuer chain. */
+static int load_signed(json_object *root, const char *doc_key,
+		       const char *sig_key, const char *chain_key,
+		       const char **str, size_t *slen, json_object **doc,
+		       uint8_t sig[64], STACK_OF(X509) **chain,
+		       int64_t *issue, int64_t *next, char *err, size_t errlen)
+{
+	const char *s;
+	size_t n;
+	char sub[160];
+
+	*str = get_str(root, doc_key, slen, err, errlen);
+	if (!*str)
+		return -1;
+	*doc = parse_json(*str, *slen);
+	if (!*doc || !json_object_is_type(*doc, json_type_object)) {
+		seterr(err, errlen, "collateral: \"%s\" is not a JSON object",
+		       doc_key);
+		return -1;
+	}
+	if (get_date(*doc, "issueDate", issue) ||
+	    get_date(*doc, "nextUpdate", next)) {
+		seterr(err, errlen,
+		       "collateral: \"%s\" lacks a valid issueDate/nextUpdate",
+		       doc_key);
+		return -1;
+	}
+	s = get_str(root, sig_key, NULL, err, errlen);
+	if (!s)
+		return -1;
+	if (dp_unhex_exact(s, sig, 64)) {
+		seterr(err, errlen,
+		       "collateral: \"%s\" is not 64 bytes of hex", sig_key);
+		return -1;
+	}
+	s = get_str(root, chain_key, &n, err, errlen);
+	if (!s)
+		return -1;
+	*chain = dp_pem_chain((const uint8_t *)s, n, sub, sizeof(sub));
+	if (!*chain) {
+		seterr(err, errlen, "collateral: \"%s\": %s", chain_key, sub);
+		return -1;
+	}
+	return 0;
+}
+
+void dp_collateral_free(struct dp_collateral *c)
+{
+	int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < DP_PCK_CACHE; i++)
+		X509_free(c->pck[i].leaf);
+	json_object_put(c->tcb_info);
+	json_object_put(c->qe_id);
+	json_object_put(c->root);
+	sk_X509_pop_free(c->tcb_chain, X509_free);
+	sk_X509_pop_free(c->qe_chain, X509_free);
+	sk_X509_pop_free(c->pck_crl_chain, X509_free);
+	sk_X509_CRL_free(c->crls);
+	X509_CRL_free(c->root_crl);
+	X509_CRL_free(c->pck_crl);
+	free(c);
+}
+
+struct dp_collateral *dp_collateral_load(const char *json, size_t len,
+					 char *err, size_t errlen)
+{
+	struct dp_collateral *c;
+	const char *s;
+	size_t n;
+	char sub[160];
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!json || len == 0 || len > DP_COLLATERAL_MAX) {
+		seterr(err, errlen, "collateral: empty or larger than %u bytes",
+		       DP_COLLATERAL_MAX);
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->root = parse_json(json, len);
+	if (!c->root || !json_object_is_type(c->root, json_type_object)) {
+		seterr(err, errlen, "collateral: not a JSON object");
+		goto fail;
+	}
+	if (load_signed(c->root, "tcb_info", "tcb_info_signature",
+			"tcb_info_issuer_chain", &c->tcb_info_str,
+			&c->tcb_info_len, &c->tcb_info, c->tcb_info_sig,
+			&c->tcb_chain, &c->tcb_issue, &c->tcb_next, err, errlen))
+		goto fail;
+	if (load_signed(c->root, "qe_identity", "qe_identity_signature",
+			"qe_identity_issuer_chain", &c->qe_id_str,
+			&c->qe_id_len, &c->qe_id, c->qe_id_sig, &c->qe_chain,
+			&c->qe_issue, &c->qe_next, err, errlen))
+		goto fail;
+
+	s = get_str(c->root, "pck_crl_issuer_chain", &n, err, errlen);
+	if (!s)
+		goto fail;
+	c->pck_crl_chain = dp_pem_chain((const uint8_t *)s, n, sub, sizeof(sub));
+	if (!c->pck_crl_chain) {
+		seterr(err, errlen, "collateral: \"pck_crl_issuer_chain\": %s",
+		       sub);
+		goto fail;
+	}
+	s = get_str(c->root, "root_ca_crl", &n, err, errlen);
+	if (!s)
+		goto fail;
+	c->root_crl = load_crl(s, n);
+	if (!c->root_crl) {
+		seterr(err, errlen,
+		       "collateral: \"root_ca_crl\" is not a DER (hex) or PEM CRL");
+		goto fail;
+	}
+	s = get_str(c->root, "pck_crl", &n, err, errlen);
+	if (!s)
+		goto fail;
+	c->pck_crl = load_crl(s, n);
+	if (!c->pck_crl) {
+		seterr(err, errlen,
+		       "collateral: \"pck_crl\" is not a DER (hex) or PEM CRL");
+		goto fail;
+	}
+	c->crls = sk_X509_CRL_new_null();
+	if (!c->crls || !sk_X509_CRL_push(c->crls, c->root_crl) ||
+	    !sk_X509_CRL_push(c->crls, c->pck_crl)) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	return c;
+fail:
+	dp_collateral_free(c);
+	return NULL;
+}
+
+struct dp_collateral *dp_collateral_load_file(const char *path, char *err,
+					      size_t errlen)
+{
+	struct dp_collateral *c;
+	FILE *f;
+	char *buf;
+	size_t n;
+	long sz;
+
+	f = fopen(path, "rb");
+	if (!f) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET)) {
+		seterr(err, errlen, "%s: cannot determine size", path);
+		fclose(f);
+		return NULL;
+	}
+	if (sz == 0 || (unsigned long)sz > DP_COLLATERAL_MAX) {
+		seterr(err, errlen, "%s: empty or larger than %u bytes", path,
+		       DP_COLLATERAL_MAX);
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)sz);
+	if (!buf) {
+		seterr(err, errlen, "out of memory");
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, (size_t)sz, f);
+	fclose(f);
+	if (n != (size_t)sz) {
+		seterr(err, errlen, "%s: short read", path);
+		free(buf);
+		return NULL;
+	}
+	c = dp_collateral_load(buf, n, err, errlen);
+	free(buf);
+	return c;
+}

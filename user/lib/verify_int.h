@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Internals shared by verify*.c; not part of the library API. */
+#ifndef DSTACK_POD_VERIFY_INT_H
+#define DSTACK_POD_VERIFY_INT_H
+
+#include <json-c/json.h>
+#include <openssl/x509.h>
+
+#include "verify.h"
+
+/* SGX extensions of a PCK leaf certificate. */
+struct dp_pck_ext {
+	int have_ppid, have_fmspc, have_pceid, have_cpusvn, have_pcesvn;
+	int ncomp;
+	uint8_t ppid[16], fmspc[6], pceid[2], cpusvn[16], comp[16];
+	uint16_t pcesvn;
+};
+
+/* A PCK chain verified against a root and this collateral's CRLs. */
+#define DP_PCK_CACHE	8
+struct dp_pck_cache {
+	int used;
+	uint8_t key[32];		/* SHA-256(root hash || PEM chain) */
+	int64_t from, until;		/* validity of every certificate */
+	X509 *leaf;
+	struct dp_pck_ext ext;
+};
+
+struct dp_collateral {
+	json_object *root;		/* the whole collateral document */
+
+	const char *tcb_info_str;	/* signed bytes, owned by root */
+	size_t tcb_info_len;
+	json_object *tcb_info;		/* parsed tcb_info */
+	uint8_t tcb_info_sig[64];
+	STACK_OF(X509) *tcb_chain;
+	int64_t tcb_issue, tcb_next;
+
+	const char *qe_id_str;
+	size_t qe_id_len;
+	json_object *qe_id;
+	uint8_t qe_id_sig[64];
+	STACK_OF(X509) *qe_chain;
+	int64_t qe_issue, qe_next;
+
+	STACK_OF(X509) *pck_crl_chain;
+	X509_CRL *root_crl;
+	X509_CRL *pck_crl;
+	STACK_OF(X509_CRL) *crls;	/* both CRLs, for chain checks */
+
+	/* Successful verification of the signatures above, per root. */
+	int cache_valid;
+	uint8_t cache_root[32];
+	int64_t cache_from, cache_until;
+
+	struct dp_pck_cache pck[DP_PCK_CACHE];
+	unsigned int pck_next;
+};
+
+/* PEM certificates in buf (trailing NULs and whitespace tolerated). */
+STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len, char *err,
+			     size_t errlen);
+
+/* ASN1_TIME to seconds since the epoch; -1 on error. */
+int dp_asn1_time(const ASN1_TIME *t, int64_t *out);
+
+#endif

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dstack-podctl verify-quote: options, exit codes and the JSON verdict.
+ * The subcommand is compiled into this test directly.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "quote_forge.h"
+#include "../podctl/verify_quote.c"
+
+static char out_path[] = "/tmp/dp-vq-XXXXXX";
+static char captured[65536];
+
+/* Run verify-quote with args (NULL-terminated), capturing stdout/stderr. */
+static int run(const char *a0, ...)
+{
+	char *argv[32];
+	int argc = 0, fd, saved_out, saved_err, rc;
+	va_list ap;
+	const char *s;
+	ssize_t n;
+
+	argv[argc++] = (char *)"verify-quote";
+	va_start(ap, a0);
+	for (s = a0; s && argc < 31; s = va_arg(ap, const char *))
+		argv[argc++] = (char *)s;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	fflush(stdout);
+	fflush(stderr);
+	fd = open(out_path, O_RDWR | O_TRUNC);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	rc = cmd_verify_quote(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, captured, sizeof(captured) - 1);
+	captured[n > 0 ? n : 0] = 0;
+	close(fd);
+	return rc;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+int main(void)
+{
+	char q[1024], c[1024], root[1024], mrtd[97], rd[129], arg[200];
+	struct dp_quote p;
+	uint8_t *buf;
+	size_t len;
+	json_object *j, *m;
+	int fd, rc;
+
+	tap_start();
+	fd = mkstemp(out_path);
+	close(fd);
+	snprintf(q, sizeof(q), "%s/%s", td_dir(), TD_QUOTE_V4);
+	snprintf(c, sizeof(c), "%s/%s", td_dir(), TD_COLLATERAL);
+	snprintf(root, sizeof(root), "%s/%s", td_dir(), TD_ROOT_DER);
+	buf = td_read(TD_QUOTE_V4, &len);
+	dp_quote_parse(buf, len, &p, NULL, 0);
+	dp_hex_lower(p.body.mrtd, 48, mrtd);
+	dp_hex_lower(p.body.report_data, 64, rd);
+
+	rc = run(q, "--collateral", c, "--now", "2025-07-01T00:00:00Z", "--json", NULL);
+	tap_ok(rc == 0, "v4 + collateral at 2025-07-01: exit 0 (got %d)", rc);
+	j = json_tokener_parse(captured);
+	tap_ok(j && !strcmp(jstr(j, "tcb_status"), "UpToDate") &&
+	       json_object_object_get_ex(j, "verified", &m) &&
+	       json_object_get_boolean(m),
+	       "JSON verdict: verified, UpToDate");
+	tap_ok(j && json_object_object_get_ex(j, "measurements", &m) &&
+	       !strcmp(jstr(m, "mrtd"), mrtd), "JSON verdict: MRTD in hex");
+	tap_ok(j && json_object_object_get_ex(j, "advisory_ids", &m) &&
+	       json_object_array_length(m) == 0, "JSON verdict: no advisories");
+	json_object_put(j);
+
+	rc = run(q, "--collateral", c, "--json", NULL);
+	j = json_tokener_parse(captured);
+	tap_ok(rc == 1 && j && !strcmp(jstr(j, "failed_check"), "collateral.validity") &&
+	       strstr(jstr(j, "reason"), "collateral expired"),
+	       "today: exit 1, failed_check collateral.validity, collateral expired");
+	json_object_put(j);
+
+	rc = run(q, "--root", root, NULL);
+	tap_ok(rc == 0 && strstr(captured, "VERIFIED") &&
+	       strstr(captured, "tcb_status: Unknown"),
+	       "no collateral, --root the Intel root file: exit 0, status Unknown");
+
+	snprintf(arg, sizeof(arg), "%s", mrtd);
+	rc = run(q, "--expect-mrtd", arg, "--expect-report-data", rd, NULL);
+	tap_ok(rc == 0, "matching --expect-mrtd and --expect-report-data: exit 0");
+	arg[0] = arg[0] == '0' ? '1' : '0';
+	rc = run(q, "--expect-mrtd", arg, NULL);
+	tap_ok(rc == 1 && strstr(captured, "FAILED: policy.mrtd"),
+	       "wrong --expect-mrtd: exit 1, policy.mrtd");
+	snprintf(arg, sizeof(arg), "3=%096d", 0);
+	rc = run(q, "--expect-rtmr", arg, NULL);
+	tap_ok(rc == 0, "--expect-rtmr 3=zero on a quote with zero RTMR3: exit 0");
+	snprintf(arg, sizeof(arg), "2=%096d", 0);
+	rc = run(q, "--expect-rtmr", arg, NULL);
+	tap_ok(rc == 1 && strstr(captured, "policy.rtmr2"), "wrong --expect-rtmr 2: exit 1");
+
+	tap_ok(run(NULL) == 2, "no quote: exit 2");
+	tap_ok(run(q, "--bogus", NULL) == 2, "unknown option: exit 2");
+	tap_ok(run(q, "--now", "yesterday", NULL) == 2, "bad --now: exit 2");
+	tap_ok(run(q, "--expect-mrtd", "abc", NULL) == 2, "short --expect-mrtd: exit 2");
+	tap_ok(run(q, "--expect-rtmr", "4=00", NULL) == 2, "--expect-rtmr 4: exit 2");
+	tap_ok(run(q, q, NULL) == 2, "two quotes: exit 2");
+	tap_ok(run("/nonexistent/quote", NULL) == 4, "missing quote file: exit 4");
+	tap_ok(run(q, "--collateral", q, NULL) == 4, "collateral that is not JSON: exit 4");
+	tap_ok(run(q, "--root", c, NULL) == 1 && strstr(captured, "FAILED: root"),
+	       "root that is not DER: exit 1, check root");
+	tap_ok(run(c, NULL) == 1 && strstr(captured, "FAILED: quote.parse"),
+	       "a JSON file as quote: exit 1, quote.parse");
+	tap_ok(run("--help", NULL) == 0 && strstr(captured, "usage:"), "--help: exit 0");
+
+	unlink(out_path);
+	free(buf);
+	return tap_end();
+}
