@@ -96,16 +96,25 @@ static inline int dp_tdx_extend_rtmr(u8 index, u8 *digest)
 #endif
 }
 
-/* No kernel exports VERIFYREPORT: always the raw call (TDX module 1.5+). */
+/*
+ * No kernel exports VERIFYREPORT: always the raw call (TDX module 1.5+).
+ * Our buffer is always valid and aligned, so "operand invalid" means a TDX
+ * module without the leaf; any other failure is a MAC that does not verify.
+ */
 static inline int dp_tdx_verify_report(u8 *reportmac)
 {
 	u64 st = dp_tdcall(DP_TDG_MR_VERIFYREPORT, virt_to_phys(reportmac), 0, 0);
 
-	if (!st)
+	switch (st & DP_TDCALL_STATUS_MASK) {
+	case 0:
 		return 0;
-	if ((st & DP_TDCALL_STATUS_MASK) == DP_TDCALL_OPERAND_BUSY)
+	case DP_TDCALL_OPERAND_BUSY:
 		return -EBUSY;
-	return -EBADMSG;
+	case DP_TDCALL_OPERAND_INVALID:
+		return -EOPNOTSUPP;
+	default:
+		return -EBADMSG;
+	}
 }
 
 /*

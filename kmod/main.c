@@ -42,6 +42,9 @@ static int dp_max_events_set(const char *val, const struct kernel_param *kp)
 	unsigned int v;
 	int err;
 
+	/* Once loaded, the same privilege as the ioctls (mode 0644 is not). */
+	if (dp.backend && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
 	err = kstrtouint(val, 0, &v);
 	if (err)
 		return err;
@@ -133,12 +136,19 @@ static int dp_backend_verify(const u8 *reportmac)
 	return err;
 }
 
-/* Names: 1..64 bytes of 0x21..0x7e except ':', NUL-terminated, zero-padded. */
+/*
+ * Names: 1..64 bytes of 0x21..0x7e except ':', NUL-terminated, zero-padded.
+ * The "dstack-pod." prefix belongs to the module's own events: a forged
+ * dstack-pod.fuse would otherwise pass for a real fuse.
+ */
 int dp_check_event_name(const char *name, size_t size)
 {
 	size_t len = strnlen(name, size), i;
 
 	if (len == size || !len || len > DSTACK_POD_EVENT_NAME_MAX)
+		return -EINVAL;
+	if (!strncmp(name, DSTACK_POD_EVENT_PREFIX,
+		     sizeof(DSTACK_POD_EVENT_PREFIX) - 1))
 		return -EINVAL;
 	for (i = 0; i < len; i++)
 		if (name[i] < 0x21 || name[i] > 0x7e || name[i] == ':')

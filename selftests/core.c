@@ -231,6 +231,10 @@ static void test_bounds(void)
 	tap_errno(extend_raw("a:b", 3, NULL, 0), EINVAL, "bounds: ':' in name -> EINVAL");
 	tap_errno(extend_raw("bad\x7f", 4, NULL, 0), EINVAL, "bounds: DEL in name -> EINVAL");
 	tap_errno(extend_raw("caf\xc3\xa9", 5, NULL, 0), EINVAL, "bounds: non-ASCII name -> EINVAL");
+	tap_errno(extend_raw(DSTACK_POD_EVENT_FUSE, strlen(DSTACK_POD_EVENT_FUSE), NULL, 0),
+		  EINVAL, "bounds: a forged dstack-pod.fuse event -> EINVAL");
+	tap_errno(extend_raw("dstack-pod.x", 12, NULL, 0), EINVAL,
+		  "bounds: the dstack-pod. prefix is reserved -> EINVAL");
 	tap_errno(extend_raw("big", 3, big, DSTACK_POD_EVENT_PAYLOAD_MAX + 1), E2BIG,
 		  "bounds: %d-byte payload -> E2BIG", DSTACK_POD_EVENT_PAYLOAD_MAX + 1);
 	st_snapshot(&s1);
@@ -408,6 +412,12 @@ static int try_open_log(void *unused)
 	return 0;
 }
 
+static int try_param(void *unused)
+{
+	(void)unused;
+	return st_write_file(ST_PARAM_DIR "/max_events", "1000") ? errno : 0;
+}
+
 static void test_unprivileged(void)
 {
 	struct st_state s0, s1;
@@ -431,6 +441,8 @@ static void test_unprivileged(void)
 	       "unprivileged: nobody cannot open sysfs fuse for writing (EACCES)");
 	tap_ok(st_as(ST_DROP_NOBODY, try_open_log, NULL) == EACCES,
 	       "unprivileged: nobody cannot read the event log (EACCES)");
+	tap_ok(st_as(ST_DROP_CAP, try_param, NULL) == EPERM,
+	       "unprivileged: root without CAP_SYS_ADMIN writes max_events -> EPERM");
 	tap_ok(st_as(ST_DROP_NOBODY, try_version, NULL) == 0,
 	       "unprivileged: nobody may query the version");
 	st_snapshot(&s1);

@@ -52,6 +52,8 @@ check "report --out writes a TDREPORT" $P report --report-data 00ff --out /tmp/r
 sz=$(wc -c < /tmp/rep.bin 2>/dev/null || echo 0)
 [ "$sz" = 1024 ] && ok "report: 1024 bytes" || notok "report: 1024 bytes (got $sz)"
 expect 1 "hex" "report with bad hex: exit 1" $P report --report-data zz
+expect 1 "No such file" "extend --file of a missing file: exit 1, not 3" $P extend x --file /nonexistent
+expect 1 "not start with" "extend dstack-pod.fuse (reserved): exit 1" $P extend dstack-pod.fuse forged
 mkdir -p /sys/fs/cgroup/runtime
 expect 1 "not a cgroup v2 directory" "fuse with a non-cgroup binder: exit 1" $P fuse --binder-cgroup /tmp
 expect 0 "fuse blown: secure mode" "fuse --binder-cgroup" $P fuse --binder-cgroup /sys/fs/cgroup/runtime

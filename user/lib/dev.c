@@ -104,7 +104,7 @@ int dp_extend(struct dp_dev *dev, const char *name, const void *payload,
 	arg.payload_len = (uint32_t)len;
 	if (ioctl(dev->fd, DSTACK_POD_IOC_EXTEND, &arg) < 0) {
 		if (errno == EINVAL)
-			return dp_seterr(EINVAL, "extend: event name must be printable ASCII without spaces or ':'");
+			return dp_seterr(EINVAL, "extend: event name must be printable ASCII without spaces or ':', and not start with \"dstack-pod.\"");
 		if (errno == ENOSPC)
 			return dp_seterr(ENOSPC, "extend: the event log is full (see max_events)");
 		return dp_ioctl_err(dev, "extend");

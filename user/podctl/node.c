@@ -17,7 +17,15 @@
 
 static int fail(int err)
 {
+	(void)err;
 	fprintf(stderr, "dstack-podctl: %s\n", dp_errmsg());
+	return PODCTL_EXIT_FAIL;
+}
+
+/* The device or the log is missing: the module is not loaded. */
+static int fail_nodev(int err)
+{
+	fail(err);
 	return err == -ENOENT || err == -ENODEV ? PODCTL_EXIT_NODEV :
 						  PODCTL_EXIT_FAIL;
 }
@@ -26,7 +34,7 @@ static int open_dev(struct dp_dev *dev)
 {
 	int err = dp_open(dev);
 
-	return err ? fail(err) : 0;
+	return err ? fail_nodev(err) : 0;
 }
 
 static const char *backend_name(uint32_t b)
@@ -162,7 +170,7 @@ int cmd_log(int argc, char **argv)
 	}
 	err = dp_log_load(DP_EVENTS_PATH, &log);
 	if (err)
-		return fail(err);
+		return fail_nodev(err);
 	if (!strcmp(fmt, "dstack")) {
 		err = dp_log_write_dstack(&log, stdout);
 	} else if (!strcmp(fmt, "text")) {

@@ -35,7 +35,8 @@
 #define DSTACK_POD_EVENT_NAME_SIZE	72	/* array size in the ioctl */
 #define DSTACK_POD_EVENT_PAYLOAD_MAX	4096
 
-/* Names of the events the module itself records. */
+/* Names of the events the module itself records; callers may not use the prefix. */
+#define DSTACK_POD_EVENT_PREFIX		"dstack-pod."
 #define DSTACK_POD_EVENT_INIT		"dstack-pod.init"
 #define DSTACK_POD_EVENT_FUSE		"dstack-pod.fuse"
 
@@ -83,7 +84,8 @@ struct dstack_pod_version {
 /**
  * struct dstack_pod_extend - DSTACK_POD_IOC_EXTEND argument
  * @name: event name, 1..DSTACK_POD_EVENT_NAME_MAX bytes of 0x21..0x7e other
- *	than ':', NUL-terminated, zero-padded
+ *	than ':', NUL-terminated, zero-padded, not starting with
+ *	DSTACK_POD_EVENT_PREFIX
  * @payload: user pointer to the payload
  * @payload_len: payload length, 0..DSTACK_POD_EVENT_PAYLOAD_MAX
  * @flags: must be zero
