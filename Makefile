@@ -40,7 +40,7 @@ SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(B)/selftests/%)
 
 PROGS := $(PODCTL)
 
-.PHONY: all modules user selftests-build check unit vmtest lint demo bench deps clean dkms-check vm-prepare
+.PHONY: all modules user selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare
 .DEFAULT_GOAL := all
 
 all: modules user
@@ -113,6 +113,13 @@ demo: deps
 
 lint:
 	@./scripts/lint "$(KDIR)"
+
+# Benchmarks print ratios measured side by side; they are not tests.
+bench: deps
+	@for b in bench/*.sh; do KDIR=$(KDIR) $$b || exit 1; done
+
+fuzz:
+	@./scripts/fuzz
 
 dkms-check:
 	@KDIR=$(KDIR) ./scripts/dkms-check

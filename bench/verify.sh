@@ -36,7 +36,10 @@ import json, sys
 open(sys.argv[2], "wb").write(bytes.fromhex(json.load(open(sys.argv[1]))["quote"]))
 PY
 
-if [ ! -d "$OUT/node_modules/@phala/dcap-qvl" ]; then
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "bench: node/npm not found; comparison with dcap-qvl skipped" >&2
+	NO_QVL=1
+elif [ ! -d "$OUT/node_modules/@phala/dcap-qvl" ]; then
 	echo "bench: installing @phala/dcap-qvl@$QVL_VERSION into $OUT (npm)"
 	[ -f "$OUT/package.json" ] || echo '{"private":true}' >"$OUT/package.json"
 	npm install --prefix "$OUT" --no-audit --no-fund --silent \

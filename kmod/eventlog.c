@@ -21,7 +21,7 @@
 #include "dstack_pod.h"
 
 static struct crypto_shash *dp_sha384_tfm;
-static struct crypto_shash *dp_sha512_tfm;
+static struct crypto_shash *dp_sha512;
 static struct dentry *dp_sfs_dir;
 static struct dentry *dp_sfs_events;
 
@@ -35,9 +35,9 @@ int dp_crypto_init(void)
 		pr_err("sha384 unavailable: %d\n", err);
 		return err;
 	}
-	dp_sha512_tfm = crypto_alloc_shash("sha512", 0, 0);
-	if (IS_ERR(dp_sha512_tfm)) {
-		err = PTR_ERR(dp_sha512_tfm);
+	dp_sha512 = crypto_alloc_shash("sha512", 0, 0);
+	if (IS_ERR(dp_sha512)) {
+		err = PTR_ERR(dp_sha512);
 		pr_err("sha512 unavailable: %d\n", err);
 		crypto_free_shash(dp_sha384_tfm);
 		return err;
@@ -47,7 +47,7 @@ int dp_crypto_init(void)
 
 void dp_crypto_exit(void)
 {
-	crypto_free_shash(dp_sha512_tfm);
+	crypto_free_shash(dp_sha512);
 	crypto_free_shash(dp_sha384_tfm);
 }
 
@@ -56,9 +56,25 @@ int dp_sha384(const void *data, size_t len, u8 *out)
 	return crypto_shash_tfm_digest(dp_sha384_tfm, data, len, out);
 }
 
-int dp_sha512(const void *data, size_t len, u8 *out)
+struct crypto_shash *dp_sha512_tfm(void)
 {
-	return crypto_shash_tfm_digest(dp_sha512_tfm, data, len, out);
+	return dp_sha512;
+}
+
+/* SHA-512 state after @len bytes of @data (@len a multiple of 128). */
+int dp_sha512_midstate(const void *data, size_t len, u8 *state)
+{
+	SHASH_DESC_ON_STACK(desc, dp_sha512);
+	int err;
+
+	desc->tfm = dp_sha512;
+	err = crypto_shash_init(desc);
+	if (!err)
+		err = crypto_shash_update(desc, data, len);
+	if (!err)
+		err = crypto_shash_export(desc, state);
+	shash_desc_zero(desc);
+	return err;
 }
 
 /**

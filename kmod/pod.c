@@ -12,6 +12,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <crypto/hash.h>
 #include <linux/capability.h>
 #include <linux/cgroup.h>
 #include <linux/file.h>
@@ -40,30 +41,33 @@ static unsigned int max_pod_events = 256;
 module_param(max_pod_events, uint, 0444);
 MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log (load time only)");
 
+/*
+ * SHA-512 works on 128-byte blocks.  The claims' first DP_CLAIMS_FIXED bytes
+ * change only at bind and pod extend, which keep the hash state after them
+ * (the midstate); an attest hashes only the last 72 bytes: one block.
+ */
+#define DP_CLAIMS_FIXED		offsetof(struct dstack_pod_claims, flags)
+
 /**
  * struct dp_pod - one bound Pod
  * @by_cgroup: link in dp_pods.by_cgroup, keyed by @cgroup_id
- * @by_uid: link in dp_pods.by_uid, keyed by @uid
+ * @by_uid: link in dp_pods.by_uid, keyed by @tmpl.pod_uid
  * @node: link in dp_pods.list
  * @rcu: deferred free
  * @cgrp: the bound cgroup (reference held)
  * @cgroup_id: its id; ids are never reused, so a cgroup recreated at the
  *	same path is a different, unbound cgroup
  * @generation: bind generation
- * @uid: metadata.uid
- * @spec_hash: pod_spec_hash
- * @spec_source: enum dstack_pod_spec_source
  * @dead: the cgroup was removed; the reaper unbinds it
- * @pmr_seq: guards @pmr and @pmr_events for lock-free readers
- * @pmr_events: events measured into @pmr
- * @pmr: Pod measurement register
+ * @seq: guards @tmpl's PMR fields and @midstate for lock-free readers
  * @attests: attestations served
  * @log: the Pod's event log (writers and readers hold dp_pods.lock)
- * @workload_id: workload identity
- * @ns: Kubernetes namespace, may be empty
- * @name: Kubernetes name, may be empty
+ * @tmpl: the claims up to DP_CLAIMS_FIXED: identity, generation, cgroup id
+ *	and the PMR (the Pod measurement register) with its event count
+ * @midstate: SHA-512 state after the first DP_CLAIMS_FIXED bytes of @tmpl
  *
- * Everything but @dead, @pmr*, @attests and @log is immutable after bind.
+ * The identity in @tmpl is immutable after bind; its PMR fields and
+ * @midstate change together under @seq.
  */
 struct dp_pod {
 	struct rhash_head by_cgroup;
@@ -73,18 +77,12 @@ struct dp_pod {
 	struct cgroup *cgrp;
 	u64 cgroup_id;
 	u64 generation;
-	u8 uid[DSTACK_POD_UID_LEN];
-	u8 spec_hash[DSTACK_POD_SPEC_HASH_LEN];
-	u32 spec_source;
 	bool dead;
-	seqcount_mutex_t pmr_seq;
-	u32 pmr_events;
-	u8 pmr[DSTACK_POD_DIGEST_LEN];
+	seqcount_mutex_t seq;
 	atomic64_t attests;
 	struct dp_log log;
-	char workload_id[DSTACK_POD_WORKLOAD_MAX + 1];
-	char ns[DSTACK_POD_NAMESPACE_MAX + 1];
-	char name[DSTACK_POD_NAME_MAX + 1];
+	struct dstack_pod_claims tmpl;
+	u8 midstate[];
 };
 
 static const struct rhashtable_params dp_cgroup_params = {
@@ -96,7 +94,7 @@ static const struct rhashtable_params dp_cgroup_params = {
 
 static const struct rhashtable_params dp_uid_params = {
 	.key_len = DSTACK_POD_UID_LEN,
-	.key_offset = offsetof(struct dp_pod, uid),
+	.key_offset = offsetof(struct dp_pod, tmpl.pod_uid),
 	.head_offset = offsetof(struct dp_pod, by_uid),
 	.automatic_shrinking = true,
 };
@@ -111,6 +109,7 @@ static struct {
 	atomic_t dead;
 	struct work_struct reaper;
 	struct tracepoint *rmdir_tp;
+	struct kmem_cache *cache;
 } dp_pods = {
 	.lock = __MUTEX_INITIALIZER(dp_pods.lock),
 	.list = LIST_HEAD_INIT(dp_pods.list),
@@ -192,7 +191,7 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 
 static void dp_pod_free_rcu(struct rcu_head *head)
 {
-	kfree(container_of(head, struct dp_pod, rcu));
+	kmem_cache_free(dp_pods.cache, container_of(head, struct dp_pod, rcu));
 	atomic_dec(&dp_pod_objects);
 }
 
@@ -205,8 +204,8 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 	list_del(&pod->node);
 	WRITE_ONCE(dp_pods.count, dp_pods.count - 1);
 	pr_info("unbound pod %pUb (%s) from cgroup %llu, generation %llu: %s\n",
-		pod->uid, pod->workload_id, pod->cgroup_id, pod->generation,
-		why);
+		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
+		pod->generation, why);
 	/* Attest never touches the cgroup or the log, only what RCU keeps. */
 	cgroup_put(pod->cgrp);
 	dp_log_destroy(&pod->log);
@@ -347,18 +346,23 @@ out:
 
 static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
 {
+	struct dstack_pod_claims *c;
 	struct dp_pod *pod;
 
-	pod = kzalloc(sizeof(*pod), GFP_KERNEL);
+	pod = kmem_cache_zalloc(dp_pods.cache, GFP_KERNEL);
 	if (!pod)
 		return NULL;
 	atomic_inc(&dp_pod_objects);
-	memcpy(pod->spec_hash, arg->pod_spec_hash, sizeof(pod->spec_hash));
-	pod->spec_source = arg->spec_source;
-	strscpy(pod->workload_id, arg->workload_id, sizeof(pod->workload_id));
-	strscpy(pod->ns, arg->pod_namespace, sizeof(pod->ns));
-	strscpy(pod->name, arg->pod_name, sizeof(pod->name));
-	seqcount_mutex_init(&pod->pmr_seq, &dp_pods.lock);
+	c = &pod->tmpl;
+	memcpy(c->magic, DSTACK_POD_CLAIMS_MAGIC, sizeof(c->magic));
+	c->version = cpu_to_le32(DSTACK_POD_CLAIMS_VERSION);
+	c->spec_source = cpu_to_le32(arg->spec_source);
+	memcpy(c->pod_spec_hash, arg->pod_spec_hash, sizeof(c->pod_spec_hash));
+	strscpy_pad(c->workload_id, arg->workload_id, sizeof(c->workload_id));
+	strscpy_pad(c->pod_namespace, arg->pod_namespace,
+		    sizeof(c->pod_namespace));
+	strscpy_pad(c->pod_name, arg->pod_name, sizeof(c->pod_name));
+	seqcount_mutex_init(&pod->seq, &dp_pods.lock);
 	atomic64_set(&pod->attests, 0);
 	dp_log_init(&pod->log, max_pod_events);
 	return pod;
@@ -366,7 +370,7 @@ static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
 
 static void dp_pod_discard(struct dp_pod *pod)
 {
-	kfree(pod);
+	kmem_cache_free(dp_pods.cache, pod);
 	atomic_dec(&dp_pod_objects);
 }
 
@@ -391,7 +395,8 @@ long dp_ioctl_bind(void __user *argp)
 	pod = dp_pod_new(&arg);
 	if (!pod)
 		return -ENOMEM;
-	err = dp_parse_uid(arg.pod_uid, sizeof(arg.pod_uid), pod->uid);
+	err = dp_parse_uid(arg.pod_uid, sizeof(arg.pod_uid),
+			   pod->tmpl.pod_uid);
 	if (err)
 		goto out_free;
 	/* Probe the output now: after the bind nothing may fail. */
@@ -415,7 +420,13 @@ long dp_ioctl_bind(void __user *argp)
 	if (err)
 		goto out_unlock;
 	dp_pods_reap_locked();
-	err = dp_bind_check(cgrp, pod->uid);
+	err = dp_bind_check(cgrp, pod->tmpl.pod_uid);
+	if (err)
+		goto out_unlock;
+	pod->generation = dp_pods.generation + 1;
+	pod->tmpl.generation = cpu_to_le64(pod->generation);
+	pod->tmpl.cgroup_id = cpu_to_le64(pod->cgroup_id);
+	err = dp_sha512_midstate(&pod->tmpl, DP_CLAIMS_FIXED, pod->midstate);
 	if (err)
 		goto out_unlock;
 	err = rhashtable_insert_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
@@ -429,7 +440,7 @@ long dp_ioctl_bind(void __user *argp)
 				       dp_cgroup_params);
 		goto out_unlock;
 	}
-	pod->generation = ++dp_pods.generation;
+	dp_pods.generation = pod->generation;
 	list_add_tail(&pod->node, &dp_pods.list);
 	WRITE_ONCE(dp_pods.count, dp_pods.count + 1);
 	/* An rmdir that ran before the insert found nothing to mark. */
@@ -439,7 +450,8 @@ long dp_ioctl_bind(void __user *argp)
 	arg.generation = pod->generation;
 	arg.cgroup_id = pod->cgroup_id;
 	pr_info("bound pod %pUb (%s) to cgroup %llu, generation %llu\n",
-		pod->uid, pod->workload_id, pod->cgroup_id, pod->generation);
+		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
+		pod->generation);
 	mutex_unlock(&dp_pods.lock);
 	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
 
@@ -516,23 +528,38 @@ long dp_ioctl_unbind(void __user *argp)
 	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
 }
 
-/* PMR := SHA-384(PMR || digest); dp_pods.lock held. */
+/* PMR := SHA-384(PMR || digest), and the midstate after it; lock held. */
 static int dp_pmr_extend(void *ctx, const u8 *digest)
 {
 	struct dp_pod *pod = ctx;
-	u8 buf[2 * DSTACK_POD_DIGEST_LEN], pmr[DSTACK_POD_DIGEST_LEN];
+	struct dstack_pod_claims *c;
+	u8 buf[2 * DSTACK_POD_DIGEST_LEN];
+	u8 *state;
 	int err;
 
-	memcpy(buf, pod->pmr, DSTACK_POD_DIGEST_LEN);
+	c = kmemdup(&pod->tmpl, DP_CLAIMS_FIXED, GFP_KERNEL);
+	state = kmalloc(crypto_shash_statesize(dp_sha512_tfm()), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!c || !state)
+		goto out;
+	memcpy(buf, c->pmr, DSTACK_POD_DIGEST_LEN);
 	memcpy(buf + DSTACK_POD_DIGEST_LEN, digest, DSTACK_POD_DIGEST_LEN);
-	err = dp_sha384(buf, sizeof(buf), pmr);
+	err = dp_sha384(buf, sizeof(buf), c->pmr);
 	if (err)
-		return err;
-	write_seqcount_begin(&pod->pmr_seq);
-	memcpy(pod->pmr, pmr, sizeof(pmr));
-	pod->pmr_events++;
-	write_seqcount_end(&pod->pmr_seq);
-	return 0;
+		goto out;
+	c->pmr_events = cpu_to_le32(le32_to_cpu(c->pmr_events) + 1);
+	err = dp_sha512_midstate(c, DP_CLAIMS_FIXED, state);
+	if (err)
+		goto out;
+	write_seqcount_begin(&pod->seq);
+	memcpy(pod->tmpl.pmr, c->pmr, sizeof(c->pmr));
+	pod->tmpl.pmr_events = c->pmr_events;
+	memcpy(pod->midstate, state, crypto_shash_statesize(dp_sha512_tfm()));
+	write_seqcount_end(&pod->seq);
+out:
+	kfree(state);
+	kfree(c);
+	return err;
 }
 
 long dp_ioctl_pod_extend(void __user *argp)
@@ -572,11 +599,11 @@ long dp_ioctl_pod_extend(void __user *argp)
 		err = dp_log_append(&pod->log, ev, pod->log.max, dp_pmr_extend,
 				    pod);
 	if (!err) {
-		memcpy(arg.pmr, pod->pmr, sizeof(arg.pmr));
+		memcpy(arg.pmr, pod->tmpl.pmr, sizeof(arg.pmr));
 		memcpy(arg.digest, ev->digest, sizeof(arg.digest));
 		arg.index = ev->index;
 		pr_info("measured event #%u %s (%u bytes) into pod %pUb\n",
-			ev->index, ev->name, ev->payload_len, pod->uid);
+			ev->index, ev->name, ev->payload_len, pod->tmpl.pod_uid);
 	}
 	mutex_unlock(&dp_pods.lock);
 	if (err)
@@ -589,23 +616,17 @@ out_free:
 }
 
 /*
- * The claims of @task's Pod, lock-free.  Everything but the nonce comes from
- * the kernel's own view of @task.
+ * The claims of @task's Pod and their SHA-512, lock-free.  Everything but
+ * the nonce comes from the kernel's own view of @task.
  */
-static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg)
+static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
+			u8 *report_data)
 {
 	struct dstack_pod_claims *c = &arg->claims;
+	SHASH_DESC_ON_STACK(desc, dp_sha512_tfm());
 	struct dp_pod *pod;
 	unsigned int seq;
-
-	memset(c, 0, sizeof(*c));
-	memcpy(c->magic, DSTACK_POD_CLAIMS_MAGIC, sizeof(c->magic));
-	c->version = cpu_to_le32(DSTACK_POD_CLAIMS_VERSION);
-	/* A secure claim implies the fuse event is already in RTMR3. */
-	if (dp_mode() == DSTACK_POD_MODE_SECURE)
-		c->flags = cpu_to_le32(DSTACK_POD_CLAIM_SECURE);
-	c->nonce_len = cpu_to_le32(arg->nonce_len);
-	memcpy(c->nonce, arg->nonce, sizeof(c->nonce));
+	int err;
 
 	rcu_read_lock();
 	pod = dp_pod_of_cgroup(task_dfl_cgroup(task));
@@ -613,22 +634,26 @@ static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg)
 		rcu_read_unlock();
 		return -ENOENT;
 	}
-	c->spec_source = cpu_to_le32(pod->spec_source);
-	c->generation = cpu_to_le64(pod->generation);
-	c->cgroup_id = cpu_to_le64(pod->cgroup_id);
-	memcpy(c->pod_uid, pod->uid, sizeof(c->pod_uid));
-	memcpy(c->pod_spec_hash, pod->spec_hash, sizeof(c->pod_spec_hash));
-	strscpy_pad(c->workload_id, pod->workload_id, sizeof(c->workload_id));
-	strscpy_pad(c->pod_namespace, pod->ns, sizeof(c->pod_namespace));
-	strscpy_pad(c->pod_name, pod->name, sizeof(c->pod_name));
+	desc->tfm = dp_sha512_tfm();
 	do {
-		seq = read_seqcount_begin(&pod->pmr_seq);
-		memcpy(c->pmr, pod->pmr, sizeof(c->pmr));
-		c->pmr_events = cpu_to_le32(pod->pmr_events);
-	} while (read_seqcount_retry(&pod->pmr_seq, seq));
+		seq = read_seqcount_begin(&pod->seq);
+		memcpy(c, &pod->tmpl, DP_CLAIMS_FIXED);
+		err = crypto_shash_import(desc, pod->midstate);
+	} while (read_seqcount_retry(&pod->seq, seq));
 	atomic64_inc(&pod->attests);
 	rcu_read_unlock();
-	return 0;
+	if (err)
+		return err;
+
+	/* A secure claim implies the fuse event is already in RTMR3. */
+	c->flags = cpu_to_le32(dp_mode() == DSTACK_POD_MODE_SECURE ?
+			       DSTACK_POD_CLAIM_SECURE : 0);
+	c->nonce_len = cpu_to_le32(arg->nonce_len);
+	memcpy(c->nonce, arg->nonce, sizeof(c->nonce));
+	err = crypto_shash_finup(desc, (u8 *)c + DP_CLAIMS_FIXED,
+				 sizeof(*c) - DP_CLAIMS_FIXED, report_data);
+	shash_desc_zero(desc);
+	return err;
 }
 
 static long dp_attest(void __user *argp, bool mediated)
@@ -671,14 +696,11 @@ static long dp_attest(void __user *argp, bool mediated)
 		fdput(f);
 		if (!task)
 			goto out;
-		err = dp_claims_of(task, arg);
+		err = dp_claims_of(task, arg, rd);
 		put_task_struct(task);
 	} else {
-		err = dp_claims_of(current, arg);
+		err = dp_claims_of(current, arg, rd);
 	}
-	if (err)
-		goto out;
-	err = dp_sha512(&arg->claims, sizeof(arg->claims), rd);
 	if (!err)
 		err = dp_backend_report(rd, arg->tdreport);
 	if (!err && copy_to_user(argp, arg, sizeof(*arg)))
@@ -752,9 +774,14 @@ int dp_pods_init(void)
 {
 	int err;
 
+	dp_pods.cache = kmem_cache_create("dstack_pod", sizeof(struct dp_pod) +
+					  crypto_shash_statesize(dp_sha512_tfm()),
+					  0, 0, NULL);
+	if (!dp_pods.cache)
+		return -ENOMEM;
 	err = rhashtable_init(&dp_pods.by_cgroup, &dp_cgroup_params);
 	if (err)
-		return err;
+		goto err_cache;
 	err = rhashtable_init(&dp_pods.by_uid, &dp_uid_params);
 	if (err)
 		goto err_cgroup;
@@ -774,6 +801,8 @@ err_uid:
 	rhashtable_destroy(&dp_pods.by_uid);
 err_cgroup:
 	rhashtable_destroy(&dp_pods.by_cgroup);
+err_cache:
+	kmem_cache_destroy(dp_pods.cache);
 	return err;
 }
 
@@ -791,4 +820,5 @@ void dp_pods_exit(void)
 	rcu_barrier();		/* every dp_pod_free_rcu() has run */
 	rhashtable_destroy(&dp_pods.by_uid);
 	rhashtable_destroy(&dp_pods.by_cgroup);
+	kmem_cache_destroy(dp_pods.cache);
 }

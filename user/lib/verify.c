@@ -8,7 +8,7 @@
  *   collateral.tcb_info.chain, collateral.tcb_info.signature,
  *   collateral.qe_identity.chain, collateral.qe_identity.signature,
  *   pck.chain, pck.extensions, qe_report.signature, qe_report.data,
- *   qe.identity, quote.signature, tcb.platform, tcb.tdx_module,
+ *   qe.identity, quote.signature, quote.qe_vendor, tcb.platform, tcb.tdx_module,
  *   tcb.status, td.attributes, policy.*
  */
 #include <stdarg.h>
@@ -100,6 +100,12 @@ static void crypto_init(void)
 		g_intel_root = NULL;
 	}
 	ERR_clear_error();
+}
+
+X509 *dp_intel_root(void)
+{
+	call_once(&g_once, crypto_init);
+	return g_intel_root;
 }
 
 static const EVP_MD *sha256(void)
@@ -665,11 +671,11 @@ static int check_qe_identity(struct dp_verdict *v, struct dp_collateral *c,
 			  r->isvprodid, (long long)prodid);
 		return -1;
 	}
-	/* miscselect is hex of the big-endian value; the report is LE. */
-	qmisc[0] = (uint8_t)(r->miscselect >> 24);
-	qmisc[1] = (uint8_t)(r->miscselect >> 16);
-	qmisc[2] = (uint8_t)(r->miscselect >> 8);
-	qmisc[3] = (uint8_t)r->miscselect;
+	/*
+	 * miscselect and its mask are hex of the bytes as they sit in the
+	 * report (little-endian), as PCS and dcap-qvl read them.
+	 */
+	memcpy(qmisc, v->quote.qe_report_raw + 16, 4);
 	if (!masked_eq(qmisc, misc, miscmask, 4)) {
 		add_check(v, "qe.identity", 0,
 			  "QE MISCSELECT does not match the QE identity");
@@ -1019,11 +1025,17 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	}
 	add_check(v, "collateral.tcb_info.signature", 1, "valid");
 
-	if (verify_chain(root, c->qe_chain, c, v->now, why, sizeof(why))) {
+	if (c->qe_chain_is_tcb_chain) {
+		add_check(v, "collateral.qe_identity.chain", 1,
+			  "same chain as the TCB info's, verified above");
+	} else if (verify_chain(root, c->qe_chain, c, v->now, why,
+				sizeof(why))) {
 		add_check(v, "collateral.qe_identity.chain", 0, "%s", why);
 		return -1;
+	} else {
+		add_check(v, "collateral.qe_identity.chain", 1,
+			  "chains to the trusted root");
 	}
-	add_check(v, "collateral.qe_identity.chain", 1, "chains to the trusted root");
 	pk = X509_get0_pubkey(sk_X509_value(c->qe_chain, 0));
 	ok = pk && is_p256(pk) &&
 	     ecdsa_verify_raw(pk, (const uint8_t *)c->qe_id_str, c->qe_id_len,
@@ -1097,6 +1109,11 @@ static void expect(struct dp_verdict *v, const char *name, const uint8_t *got,
 	dp_hex_lower(want, len, hw);
 	add_check(v, name, 0, "got %.40s..., expected %.40s...", hg, hw);
 }
+
+static const uint8_t intel_qe_vendor_id[16] = {
+	0x93, 0x9a, 0x72, 0x33, 0xf7, 0x9c, 0x4c, 0xa9,
+	0x94, 0x0a, 0x0d, 0xb3, 0x95, 0x7f, 0x06, 0x07,
+};
 
 /* ---- PCK chain cache --------------------------------------------------- */
 
@@ -1243,8 +1260,16 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 		add_check(v, "pck.chain", 1,
 			  "chains to the trusted root, not revoked (verified earlier, cached)");
 	} else {
-		chain = dp_pem_chain(q->pck_chain, q->pck_chain_len, why,
-				     sizeof(why));
+		struct dp_intern intel = { 0 };
+
+		if (!col && root == g_intel_root) {
+			intel.n = 1;
+			intel.x[0] = g_intel_root;
+			intel.der[0] = dp_intel_sgx_root_ca_der;
+			intel.len[0] = (int)dp_intel_sgx_root_ca_der_len;
+		}
+		chain = dp_pem_chain(q->pck_chain, q->pck_chain_len,
+				     col ? &col->known : &intel, why, sizeof(why));
 		if (!chain) {
 			add_check(v, "pck.chain", 0, "%s", why);
 			goto out;
@@ -1340,6 +1365,12 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 		goto out;
 	}
 	add_check(v, "quote.signature", 1, "header and body signed by the attestation key");
+	if (memcmp(q->header.qe_vendor_id, intel_qe_vendor_id, 16)) {
+		add_check(v, "quote.qe_vendor", 0,
+			  "QE vendor ID is not Intel's (939a7233f79c4ca9940a0db3957f0607)");
+		goto out;
+	}
+	add_check(v, "quote.qe_vendor", 1, "Intel quoting enclave");
 
 	if (col) {
 		enum tcb_status st;

@@ -95,12 +95,65 @@ int dp_parse_rfc3339(const char *s, int64_t *out)
 	return 0;
 }
 
-STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len, char *err,
+void dp_intern_add(struct dp_intern *t, X509 *x, const unsigned char *der,
+		   int len)
+{
+	unsigned char *own = NULL;
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (t->x[i] == x)
+			return;
+	if (t->n >= DP_INTERN_MAX || !x)
+		return;
+	if (!der) {
+		len = i2d_X509(x, &own);
+		if (len <= 0)
+			return;
+		der = own;
+	}
+	if (!X509_up_ref(x)) {
+		OPENSSL_free(own);
+		return;
+	}
+	t->x[t->n] = x;
+	t->der[t->n] = der;
+	t->len[t->n] = len;
+	t->owned[t->n] = own;
+	t->n++;
+}
+
+void dp_intern_free(struct dp_intern *t)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++) {
+		X509_free(t->x[i]);
+		OPENSSL_free(t->owned[i]);
+	}
+	t->n = 0;
+}
+
+static X509 *intern_find(const struct dp_intern *t, const unsigned char *der,
+			 long len)
+{
+	int i;
+
+	for (i = 0; t && i < t->n; i++)
+		if (t->len[i] == len && !memcmp(t->der[i], der, (size_t)len))
+			return X509_up_ref(t->x[i]) ? t->x[i] : NULL;
+	return NULL;
+}
+
+STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
+			     const struct dp_intern *known, char *err,
 			     size_t errlen)
 {
 	STACK_OF(X509) *sk;
 	BIO *bio;
-	X509 *x;
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	long dlen;
 	size_t end = len;
 
 	while (end > 0 && (buf[end - 1] == 0 || buf[end - 1] == '\n' ||
@@ -113,33 +166,65 @@ STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len, char *err,
 	bio = BIO_new_mem_buf(buf, (int)end);
 	sk = sk_X509_new_null();
 	if (!bio || !sk) {
-		BIO_free(bio);
-		sk_X509_free(sk);
 		seterr(err, errlen, "out of memory");
-		return NULL;
+		goto fail;
 	}
-	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+	while (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
+		X509 *x = NULL;
+
+		if (!strcmp(name, PEM_STRING_X509)) {
+			x = intern_find(known, data, dlen);
+			if (!x) {
+				const unsigned char *p = data;
+
+				x = d2i_X509(NULL, &p, dlen);
+				if (x && p != data + dlen) {
+					X509_free(x);
+					x = NULL;
+				}
+			}
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+		name = header = NULL;
+		data = NULL;
+		if (!x) {
+			seterr(err, errlen,
+			       "PEM block %d is not a well-formed certificate",
+			       sk_X509_num(sk) + 1);
+			goto fail;
+		}
 		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
-			break;
+			seterr(err, errlen, "out of memory");
+			goto fail;
 		}
-		if (sk_X509_num(sk) > 8)
-			break;
+		if (sk_X509_num(sk) > 8) {
+			seterr(err, errlen, "more than 8 certificates in PEM chain");
+			goto fail;
+		}
 	}
 	ERR_clear_error();
-	if (BIO_pending(bio) > 0 || sk_X509_num(sk) == 0 ||
-	    sk_X509_num(sk) > 8) {
-		seterr(err, errlen,
-		       sk_X509_num(sk) == 0 ? "no certificate in PEM chain" :
-		       sk_X509_num(sk) > 8 ? "too many certificates in PEM chain" :
-		       "garbage after certificate %d in PEM chain",
-		       sk_X509_num(sk));
-		sk_X509_pop_free(sk, X509_free);
-		BIO_free(bio);
-		return NULL;
+	if (sk_X509_num(sk) == 0) {
+		seterr(err, errlen, "no certificate in PEM chain");
+		goto fail;
 	}
 	BIO_free(bio);
 	return sk;
+fail:
+	ERR_clear_error();
+	sk_X509_pop_free(sk, X509_free);
+	BIO_free(bio);
+	return NULL;
+}
+
+static void intern_chain(struct dp_intern *t, STACK_OF(X509) *sk)
+{
+	int i;
+
+	for (i = 0; i < sk_X509_num(sk); i++)
+		dp_intern_add(t, sk_X509_value(sk, i), NULL, 0);
 }
 
 static const char *get_str(json_object *o, const char *key, size_t *len,
@@ -221,7 +306,8 @@ static int load_signed(json_object *root, const char *doc_key,
 		       const char *sig_key, const char *chain_key,
 		       const char **str, size_t *slen, json_object **doc,
 		       uint8_t sig[64], STACK_OF(X509) **chain,
-		       int64_t *issue, int64_t *next, char *err, size_t errlen)
+		       int64_t *issue, int64_t *next, struct dp_intern *known,
+		       char *err, size_t errlen)
 {
 	const char *s;
 	size_t n;
@@ -254,11 +340,12 @@ static int load_signed(json_object *root, const char *doc_key,
 	s = get_str(root, chain_key, &n, err, errlen);
 	if (!s)
 		return -1;
-	*chain = dp_pem_chain((const uint8_t *)s, n, sub, sizeof(sub));
+	*chain = dp_pem_chain((const uint8_t *)s, n, known, sub, sizeof(sub));
 	if (!*chain) {
 		seterr(err, errlen, "collateral: \"%s\": %s", chain_key, sub);
 		return -1;
 	}
+	intern_chain(known, *chain);
 	return 0;
 }
 
@@ -270,13 +357,13 @@ void dp_collateral_free(struct dp_collateral *c)
 		return;
 	for (i = 0; i < DP_PCK_CACHE; i++)
 		X509_free(c->pck[i].leaf);
+	dp_intern_free(&c->known);
 	json_object_put(c->tcb_info);
 	json_object_put(c->qe_id);
 	json_object_put(c->root);
 	sk_X509_pop_free(c->tcb_chain, X509_free);
 	sk_X509_pop_free(c->qe_chain, X509_free);
 	sk_X509_pop_free(c->pck_crl_chain, X509_free);
-	sk_X509_CRL_free(c->crls);
 	X509_CRL_free(c->root_crl);
 	X509_CRL_free(c->pck_crl);
 	free(c);
@@ -302,6 +389,9 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 		seterr(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (dp_intel_root())
+		dp_intern_add(&c->known, dp_intel_root(), dp_intel_sgx_root_ca_der,
+			      (int)dp_intel_sgx_root_ca_der_len);
 	c->root = parse_json(json, len);
 	if (!c->root || !json_object_is_type(c->root, json_type_object)) {
 		seterr(err, errlen, "collateral: not a JSON object");
@@ -310,23 +400,34 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 	if (load_signed(c->root, "tcb_info", "tcb_info_signature",
 			"tcb_info_issuer_chain", &c->tcb_info_str,
 			&c->tcb_info_len, &c->tcb_info, c->tcb_info_sig,
-			&c->tcb_chain, &c->tcb_issue, &c->tcb_next, err, errlen))
+			&c->tcb_chain, &c->tcb_issue, &c->tcb_next, &c->known,
+			err, errlen))
 		goto fail;
 	if (load_signed(c->root, "qe_identity", "qe_identity_signature",
 			"qe_identity_issuer_chain", &c->qe_id_str,
 			&c->qe_id_len, &c->qe_id, c->qe_id_sig, &c->qe_chain,
-			&c->qe_issue, &c->qe_next, err, errlen))
+			&c->qe_issue, &c->qe_next, &c->known, err, errlen))
 		goto fail;
+	{
+		const char *a = get_str(c->root, "tcb_info_issuer_chain", NULL,
+					NULL, 0);
+		const char *b = get_str(c->root, "qe_identity_issuer_chain",
+					NULL, NULL, 0);
+
+		c->qe_chain_is_tcb_chain = a && b && !strcmp(a, b);
+	}
 
 	s = get_str(c->root, "pck_crl_issuer_chain", &n, err, errlen);
 	if (!s)
 		goto fail;
-	c->pck_crl_chain = dp_pem_chain((const uint8_t *)s, n, sub, sizeof(sub));
+	c->pck_crl_chain = dp_pem_chain((const uint8_t *)s, n, &c->known, sub,
+					sizeof(sub));
 	if (!c->pck_crl_chain) {
 		seterr(err, errlen, "collateral: \"pck_crl_issuer_chain\": %s",
 		       sub);
 		goto fail;
 	}
+	intern_chain(&c->known, c->pck_crl_chain);
 	s = get_str(c->root, "root_ca_crl", &n, err, errlen);
 	if (!s)
 		goto fail;
@@ -343,12 +444,6 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 	if (!c->pck_crl) {
 		seterr(err, errlen,
 		       "collateral: \"pck_crl\" is not a DER (hex) or PEM CRL");
-		goto fail;
-	}
-	c->crls = sk_X509_CRL_new_null();
-	if (!c->crls || !sk_X509_CRL_push(c->crls, c->root_crl) ||
-	    !sk_X509_CRL_push(c->crls, c->pck_crl)) {
-		seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	return c;

@@ -16,6 +16,27 @@ struct dp_pck_ext {
 	uint16_t pcesvn;
 };
 
+/*
+ * Certificates that PEM chains repeat (the Intel root, the TCB signing and
+ * PCK CA certificates), matched by their DER bytes and shared rather than
+ * decoded again.
+ */
+#define DP_INTERN_MAX	8
+struct dp_intern {
+	int n;
+	X509 *x[DP_INTERN_MAX];
+	const unsigned char *der[DP_INTERN_MAX];
+	int len[DP_INTERN_MAX];
+	unsigned char *owned[DP_INTERN_MAX];
+};
+
+void dp_intern_add(struct dp_intern *t, X509 *x, const unsigned char *der,
+		   int len);
+void dp_intern_free(struct dp_intern *t);
+
+/* The compiled-in Intel root, parsed once (do not free); NULL on error. */
+X509 *dp_intel_root(void);
+
 /* A PCK chain verified against a root and this collateral's CRLs. */
 #define DP_PCK_CACHE	8
 struct dp_pck_cache {
@@ -41,24 +62,31 @@ struct dp_collateral {
 	json_object *qe_id;
 	uint8_t qe_id_sig[64];
 	STACK_OF(X509) *qe_chain;
+	int qe_chain_is_tcb_chain;	/* byte-identical issuer chains */
 	int64_t qe_issue, qe_next;
 
 	STACK_OF(X509) *pck_crl_chain;
 	X509_CRL *root_crl;
 	X509_CRL *pck_crl;
-	STACK_OF(X509_CRL) *crls;	/* both CRLs, for chain checks */
 
 	/* Successful verification of the signatures above, per root. */
 	int cache_valid;
 	uint8_t cache_root[32];
 	int64_t cache_from, cache_until;
 
+	struct dp_intern known;		/* certificates seen in the chains */
+
 	struct dp_pck_cache pck[DP_PCK_CACHE];
 	unsigned int pck_next;
 };
 
-/* PEM certificates in buf (trailing NULs and whitespace tolerated). */
-STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len, char *err,
+/*
+ * PEM certificates in buf (trailing NULs and whitespace tolerated); every
+ * block must be a well-formed certificate.  Certificates found in known
+ * (may be NULL) are shared instead of decoded.
+ */
+STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
+			     const struct dp_intern *known, char *err,
 			     size_t errlen);
 
 /* ASN1_TIME to seconds since the epoch; -1 on error. */

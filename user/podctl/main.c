@@ -20,6 +20,8 @@ static const struct podctl_cmd cmds[] = {
 	{ "log", cmd_log, "log [--format text|dstack|raw]" },
 	{ "report", cmd_report, "report [--report-data HEX] [--out FILE | --hex]" },
 	{ "fuse", cmd_fuse, "fuse [--binder-cgroup PATH]" },
+	{ "verify-quote", cmd_verify_quote,
+	  "verify-quote QUOTE [--collateral F] [--root F] [--now T] [--json] ... (see verify-quote --help)" },
 };
 
 static void usage(FILE *f)

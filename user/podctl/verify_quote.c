@@ -8,11 +8,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "podctl.h"
 #include "verify.h"
@@ -73,6 +76,35 @@ fail:
 		fclose(f);
 	free(buf);
 	return -1;
+}
+
+/* A PEM root is converted to DER; anything else is left as it is. */
+static int pem_to_der(uint8_t **buf, size_t *len)
+{
+	unsigned char *der = NULL;
+	BIO *bio;
+	X509 *x;
+	int n;
+
+	if (*len < 10 || memcmp(*buf, "-----BEGIN", 10) || *len > INT_MAX)
+		return 0;
+	bio = BIO_new_mem_buf(*buf, (int)*len);
+	x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	n = x ? i2d_X509(x, &der) : -1;
+	X509_free(x);
+	if (n <= 0)
+		return -1;
+	free(*buf);
+	*buf = malloc((size_t)n);
+	if (!*buf) {
+		OPENSSL_free(der);
+		return -1;
+	}
+	memcpy(*buf, der, (size_t)n);
+	*len = (size_t)n;
+	OPENSSL_free(der);
+	return 0;
 }
 
 static int hex_arg(const char *opt, const char *s, uint8_t *out, size_t len)
@@ -220,6 +252,11 @@ int cmd_verify_quote(int argc, char **argv)
 	if (root_path) {
 		if (read_file(root_path, &root, &rlen))
 			goto out;
+		if (pem_to_der(&root, &rlen)) {
+			fprintf(stderr, "verify-quote: %s: not a PEM certificate\n",
+				root_path);
+			goto out;
+		}
 		o.root_der = root;
 		o.root_der_len = rlen;
 	}

@@ -114,6 +114,13 @@ static void test_collateral(const uint8_t *q, size_t len,
 	tap_ok(rc == DP_VERIFY_OK && strstr(v.checks[4].reason, "cached"),
 	       "second verification with the same collateral reuses its checks");
 
+	/* the cached collateral verification still honours the time */
+	o.now = 1752969600;	/* 2025-07-20T00:00:00Z, after nextUpdate */
+	rc = dp_verify_quote(q, len, &o, &v);
+	tap_ok(rc == DP_VERIFY_FAIL && !strcmp(failed(&v), "collateral.validity"),
+	       "after a cached success, a later time still expires the collateral");
+	o.now = TD_GOOD_TIME;
+
 	/* today: expired */
 	o.now_set = 0;
 	rc = dp_verify_quote(q, len, &o, &v);
@@ -234,6 +241,12 @@ static void mut_reserved(uint8_t *b, size_t len)
 static void mut_sept(uint8_t *b, size_t len)
 {
 	b[len - 584 + 120 + 3] &= (uint8_t)~0x10;	/* SEPT_VE_DISABLE */
+}
+
+static void mut_vendor(uint8_t *b, size_t len)
+{
+	(void)len;
+	b[12] ^= 0xff;	/* qe_vendor_id[0] */
 }
 
 static void mut_svn_low(uint8_t *b, size_t len)
@@ -391,6 +404,60 @@ static void test_forged(const uint8_t *real, size_t real_len,
 		json_object_put(t);
 		json_object_put(in);
 	}
+
+	/* QE identity and TDX module identity mismatches */
+	{
+		static const struct {
+			const char *doc, *key, *value, *want, *what;
+		} m[] = {
+			{ "qe", "mrsigner", "00000000000000000000000000000000000000000000000000000000000000AA",
+			  "qe.identity", "QE MRSIGNER not the identity's" },
+			{ "qe", "isvprodid", "3", "qe.identity", "QE ISVPRODID not the identity's" },
+			{ "qe", "miscselect", "00000001", "qe.identity", "QE MISCSELECT not the identity's" },
+			{ "qe", "attributes", "13000000000000000000000000000000", "qe.identity",
+			  "QE ATTRIBUTES not the identity's" },
+			{ "qe", "tcbLevels", "[{\"tcb\":{\"isvsvn\":4},\"tcbStatus\":\"Revoked\"}]",
+			  "tcb.status", "QE TCB level Revoked" },
+			{ "qe", "tcbLevels", "[{\"tcb\":{\"isvsvn\":200},\"tcbStatus\":\"UpToDate\"}]",
+			  "qe.identity", "QE ISVSVN below every level" },
+			{ "tcb", "fmspc", "B0C06F000001", "tcb.platform", "FMSPC of another platform" },
+			{ "tcb", "tdxModuleIdentities", "[]", "tcb.tdx_module", "no TDX module identity" },
+			{ "tcb", "id", "SGX", "collateral.format", "SGX TCB info for a TDX quote" },
+		};
+		json_object *in = json_tokener_parse(real_col), *doc;
+		size_t k;
+
+		for (k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+			int is_qe = !strcmp(m[k].doc, "qe");
+			json_object *val = json_tokener_parse(m[k].value);
+			char *text;
+
+			json_object_object_get_ex(in, is_qe ? "qe_identity" : "tcb_info", &doc);
+			doc = json_tokener_parse(json_object_get_string(doc));
+			if (!val || (m[k].value[0] >= 'A' && m[k].value[0] <= 'Z') ||
+			    (m[k].value[0] == '0' && strlen(m[k].value) > 1)) {
+				json_object_put(val);
+				val = json_object_new_string(m[k].value);
+			}
+			json_object_object_add(doc, m[k].key, val);
+			text = strdup(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+			if (is_qe)
+				f.qe_identity = text;
+			js = fg_collateral(&f, real_col, NULL, 0, is_qe ? NULL : text);
+			f.qe_identity = NULL;
+			col2 = dp_collateral_load(js, strlen(js), err, sizeof(err));
+			o.collateral = col2;
+			if (!col2)
+				tap_diag("%s: %s", m[k].what, err);
+			expect_fail(q, n, &o, m[k].want, m[k].what);
+			dp_collateral_free(col2);
+			free(js);
+			free(text);
+			json_object_put(doc);
+		}
+		json_object_put(in);
+	}
+	o.collateral = col;
 	free(q);
 
 	/* TCB levels: a TDX SVN below every level */
@@ -408,6 +475,20 @@ static void test_forged(const uint8_t *real, size_t real_len,
 	memset(extra, 0, sizeof(extra));
 	q = fg_quote(&f, real, real_len, 5, DP_BODY_TYPE_TD15, extra, 0, NULL, &n);
 	expect_fail(q, n, &o, NULL, "v5 TD 1.5 quote with collateral");
+	{
+		json_object *j, *m, *x;
+
+		dp_verify_quote(q, n, &o, &v);
+		j = dp_verdict_to_json(&v);
+		tap_ok(json_object_object_get_ex(j, "quote", &x) &&
+		       json_object_object_get_ex(x, "body_type", &x) &&
+		       !strcmp(json_object_get_string(x), "TD1.5") &&
+		       json_object_object_get_ex(j, "measurements", &m) &&
+		       json_object_object_get_ex(m, "mrservicetd", &x) &&
+		       json_object_object_get_ex(m, "tee_tcb_svn2", &x),
+		       "TD 1.5 verdict JSON has body_type TD1.5, tee_tcb_svn2, mrservicetd");
+		json_object_put(j);
+	}
 	q[54 + 10] ^= 1;
 	expect_fail(q, n, &o, "quote.signature", "v5 TD 1.5 with a body bit flipped");
 	free(q);
@@ -425,6 +506,9 @@ static void test_forged(const uint8_t *real, size_t real_len,
 	free(q);
 	q = fg_quote(&f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0, mut_reserved, &n);
 	expect_fail(q, n, &o, "td.attributes", "reserved TD attribute bit");
+	free(q);
+	q = fg_quote(&f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0, mut_vendor, &n);
+	expect_fail(q, n, &o, "quote.qe_vendor", "signed quote with a non-Intel QE vendor ID");
 	free(q);
 	q = fg_quote(&f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0, mut_sept, &n);
 	expect_fail(q, n, &o, "td.attributes", "SEPT_VE_DISABLE clear");

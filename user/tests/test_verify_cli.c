@@ -118,6 +118,36 @@ int main(void)
 	rc = run(q, "--expect-rtmr", arg, NULL);
 	tap_ok(rc == 1 && strstr(captured, "policy.rtmr2"), "wrong --expect-rtmr 2: exit 1");
 
+	{
+		char pem[1100];
+		FILE *f;
+		const uint8_t *rp = dp_intel_sgx_root_ca_der;
+		X509 *x = d2i_X509(NULL, &rp, (long)dp_intel_sgx_root_ca_der_len);
+
+		snprintf(pem, sizeof(pem), "%s.pem", out_path);
+		f = fopen(pem, "w");
+		PEM_write_X509(f, x);
+		fclose(f);
+		X509_free(x);
+		rc = run(q, "--root", pem, NULL);
+		tap_ok(rc == 0, "--root as PEM: exit 0 (got %d)", rc);
+		f = fopen(pem, "w");
+		fputs("-----BEGIN CERTIFICATE-----\nnot base64\n", f);
+		fclose(f);
+		tap_ok(run(q, "--root", pem, NULL) == 4, "broken PEM root: exit 4");
+		unlink(pem);
+	}
+	{
+		int saved = dup(0), in = open(q, O_RDONLY);
+
+		dup2(in, 0);
+		close(in);
+		rc = run("-", NULL);
+		dup2(saved, 0);
+		close(saved);
+		clearerr(stdin);
+		tap_ok(rc == 0 && strstr(captured, "VERIFIED"), "quote from stdin ('-'): exit 0");
+	}
 	tap_ok(run(NULL) == 2, "no quote: exit 2");
 	tap_ok(run(q, "--bogus", NULL) == 2, "unknown option: exit 2");
 	tap_ok(run(q, "--now", "yesterday", NULL) == 2, "bad --now: exit 2");

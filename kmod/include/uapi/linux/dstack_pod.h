@@ -284,20 +284,22 @@ struct dstack_pod_pod_extend {
  * struct dstack_pod_claims - what a Pod attests; report_data = SHA-512(this)
  * @magic: DSTACK_POD_CLAIMS_MAGIC, no NUL (domain separation)
  * @version: DSTACK_POD_CLAIMS_VERSION
- * @flags: DSTACK_POD_CLAIM_*
  * @spec_source: enum dstack_pod_spec_source given at bind
- * @pmr_events: events measured into @pmr
  * @generation: bind generation
  * @cgroup_id: id of the Pod's cgroup
  * @pod_uid: metadata.uid, 16 bytes in UUID byte order
  * @pod_spec_hash: SHA-256 of the canonical Pod spec
- * @pmr: the Pod's measurement register
- * @nonce_len: bytes used in @nonce
- * @reserved: zero
- * @nonce: the caller's nonce, zero-padded
  * @workload_id: NUL-padded
  * @pod_namespace: NUL-padded
  * @pod_name: NUL-padded
+ * @pmr_events: events measured into @pmr
+ * @reserved0: zero
+ * @pmr: the Pod's measurement register
+ * @reserved1: zero; ends the part that only bind and pod extend change at
+ *	byte 768, a multiple of SHA-512's 128-byte block
+ * @flags: DSTACK_POD_CLAIM_*
+ * @nonce_len: bytes used in @nonce
+ * @nonce: the caller's nonce, zero-padded
  *
  * All integers little-endian.  Every byte is defined, so the claims a
  * verifier rebuilds hash to the same report_data.
@@ -305,20 +307,21 @@ struct dstack_pod_pod_extend {
 struct dstack_pod_claims {
 	__u8 magic[16];
 	__le32 version;
-	__le32 flags;
 	__le32 spec_source;
-	__le32 pmr_events;
 	__le64 generation;
 	__le64 cgroup_id;
 	__u8 pod_uid[DSTACK_POD_UID_LEN];
 	__u8 pod_spec_hash[DSTACK_POD_SPEC_HASH_LEN];
-	__u8 pmr[DSTACK_POD_DIGEST_LEN];
-	__le32 nonce_len;
-	__le32 reserved;
-	__u8 nonce[DSTACK_POD_NONCE_MAX];
 	char workload_id[DSTACK_POD_WORKLOAD_SIZE];
 	char pod_namespace[DSTACK_POD_NAMESPACE_SIZE];
 	char pod_name[DSTACK_POD_NAME_SIZE];
+	__le32 pmr_events;
+	__le32 reserved0;
+	__u8 pmr[DSTACK_POD_DIGEST_LEN];
+	__u8 reserved1[48];
+	__le32 flags;
+	__le32 nonce_len;
+	__u8 nonce[DSTACK_POD_NONCE_MAX];
 };
 
 /**
