@@ -82,6 +82,7 @@ static inline int dp_mode(void)
 
 /* main.c */
 int dp_check_event_name(const char *name, size_t size);
+struct dp_event *dp_event_from_user(const char *name, u64 payload, u32 len);
 int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out);
 int dp_backend_report(const u8 *reportdata, u8 *tdreport);
 int dp_backend_extend_cb(void *unused, const u8 *digest);

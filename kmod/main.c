@@ -172,6 +172,40 @@ static long dp_ioctl_version(void __user *argp)
 	return copy_to_user(argp, &v, sizeof(v)) ? -EFAULT : 0;
 }
 
+/**
+ * dp_event_from_user() - a measured event from an EXTEND-style request
+ * @name: the request's name array (DSTACK_POD_EVENT_NAME_SIZE bytes)
+ * @payload: user pointer to the payload
+ * @len: payload length
+ *
+ * Checks the name and the length, copies the payload and computes the
+ * digest.  Nothing is measured yet.
+ *
+ * Return: the event, or an ERR_PTR: -EINVAL, -E2BIG, -EFAULT or -ENOMEM.
+ */
+struct dp_event *dp_event_from_user(const char *name, u64 payload, u32 len)
+{
+	struct dp_event *ev;
+	int err;
+
+	err = dp_check_event_name(name, DSTACK_POD_EVENT_NAME_SIZE);
+	if (err)
+		return ERR_PTR(err);
+	if (len > DSTACK_POD_EVENT_PAYLOAD_MAX)
+		return ERR_PTR(-E2BIG);
+	ev = dp_event_alloc(name, len);
+	if (!ev)
+		return ERR_PTR(-ENOMEM);
+	err = -EFAULT;
+	if (!copy_from_user(ev->payload, u64_to_user_ptr(payload), len))
+		err = dp_event_digest(ev);
+	if (err) {
+		kfree(ev);
+		return ERR_PTR(err);
+	}
+	return ev;
+}
+
 static long dp_ioctl_extend(void __user *argp)
 {
 	struct dstack_pod_extend arg;
@@ -184,28 +218,12 @@ static long dp_ioctl_extend(void __user *argp)
 		return -EFAULT;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
-	err = dp_check_event_name(arg.name, sizeof(arg.name));
-	if (err)
-		return err;
-	if (arg.payload_len > DSTACK_POD_EVENT_PAYLOAD_MAX)
-		return -E2BIG;
-	if (dp_mode() != DSTACK_POD_MODE_SETUP)
-		return -EPERM;
 	/* Probe the output now: after the extend nothing may fail. */
 	if (copy_to_user(argp, &arg, sizeof(arg)))
 		return -EFAULT;
-
-	ev = dp_event_alloc(arg.name, arg.payload_len);
-	if (!ev)
-		return -ENOMEM;
-	if (copy_from_user(ev->payload, u64_to_user_ptr(arg.payload),
-			   arg.payload_len)) {
-		err = -EFAULT;
-		goto out_free;
-	}
-	err = dp_event_digest(ev);
-	if (err)
-		goto out_free;
+	ev = dp_event_from_user(arg.name, arg.payload, arg.payload_len);
+	if (IS_ERR(ev))
+		return PTR_ERR(ev);
 
 	mutex_lock(&dp.lock);
 	if (dp.mode != DSTACK_POD_MODE_SETUP)
@@ -213,18 +231,16 @@ static long dp_ioctl_extend(void __user *argp)
 	else
 		err = dp_rtmr3_append(ev, false);
 	mutex_unlock(&dp.lock);
-	if (err)
-		goto out_free;
+	if (err) {
+		kfree(ev);
+		return err;
+	}
 
 	pr_info("measured event #%u %s (%u bytes) into RTMR3, pid %d\n",
 		ev->index, ev->name, ev->payload_len, task_pid_nr(current));
 	memcpy(arg.digest, ev->digest, sizeof(arg.digest));
 	arg.index = ev->index;
 	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
-
-out_free:
-	kfree(ev);
-	return err;
 }
 
 static long dp_ioctl_node_report(void __user *argp)

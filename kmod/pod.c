@@ -573,23 +573,11 @@ long dp_ioctl_pod_extend(void __user *argp)
 		return -EFAULT;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
-	err = dp_check_event_name(arg.name, sizeof(arg.name));
-	if (err)
-		return err;
-	if (arg.payload_len > DSTACK_POD_EVENT_PAYLOAD_MAX)
-		return -E2BIG;
 	if (copy_to_user(argp, &arg, sizeof(arg)))
 		return -EFAULT;
-	ev = dp_event_alloc(arg.name, arg.payload_len);
-	if (!ev)
-		return -ENOMEM;
-	err = -EFAULT;
-	if (copy_from_user(ev->payload, u64_to_user_ptr(arg.payload),
-			   arg.payload_len))
-		goto out_free;
-	err = dp_event_digest(ev);
-	if (err)
-		goto out_free;
+	ev = dp_event_from_user(arg.name, arg.payload, arg.payload_len);
+	if (IS_ERR(ev))
+		return PTR_ERR(ev);
 
 	mutex_lock(&dp_pods.lock);
 	err = dp_binder_allowed();
@@ -606,13 +594,11 @@ long dp_ioctl_pod_extend(void __user *argp)
 			ev->index, ev->name, ev->payload_len, pod->tmpl.pod_uid);
 	}
 	mutex_unlock(&dp_pods.lock);
-	if (err)
-		goto out_free;
+	if (err) {
+		kfree(ev);
+		return err;
+	}
 	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
-
-out_free:
-	kfree(ev);
-	return err;
 }
 
 /*

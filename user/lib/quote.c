@@ -14,9 +14,8 @@ struct cursor {
 	size_t off;
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+/* Format an error into a caller's buffer (which may be NULL). */
+void dp_fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -130,7 +129,7 @@ static void parse_sgx_report(const uint8_t *p, struct dp_sgx_report *r)
 	do {								\
 		(ptr) = take(c, (n));					\
 		if (!(ptr)) {						\
-			seterr(err, errlen,				\
+			dp_fmt_err(err, errlen,				\
 			       "truncated: %s needs %zu bytes at offset %zu, quote has %zu", \
 			       (what), (size_t)(n), c->off, c->len);	\
 			return DP_QUOTE_ERR_TRUNCATED;			\
@@ -160,7 +159,7 @@ static int parse_sig_data(struct cursor *c, struct dp_quote *q, char *err,
 	NEED(p, 4, "certification data size");
 	q->cert_size = le32(p);
 	if (q->cert_type != DP_CERT_TYPE_QE_REPORT) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "unsupported certification data type %u (want 6, QE report)",
 		       q->cert_type);
 		return DP_QUOTE_ERR_UNSUPPORTED;
@@ -182,14 +181,14 @@ static int parse_sig_data(struct cursor *c, struct dp_quote *q, char *err,
 	NEED(p, 4, "PCK certification data size");
 	q->pck_chain_len = le32(p);
 	if (q->pck_cert_type != DP_CERT_TYPE_PCK_CHAIN) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "unsupported PCK certification data type %u (want 5, PEM chain)",
 		       q->pck_cert_type);
 		return DP_QUOTE_ERR_UNSUPPORTED;
 	}
 	NEED(q->pck_chain, q->pck_chain_len, "PCK certificate chain");
 	if (q->pck_chain_len == 0) {
-		seterr(err, errlen, "empty PCK certificate chain");
+		dp_fmt_err(err, errlen, "empty PCK certificate chain");
 		return DP_QUOTE_ERR_INVALID;
 	}
 	return 0;
@@ -205,7 +204,7 @@ int dp_quote_parse(const uint8_t *buf, size_t len, struct dp_quote *q,
 		err[0] = '\0';
 	memset(q, 0, sizeof(*q));
 	if (!buf) {
-		seterr(err, errlen, "no quote");
+		dp_fmt_err(err, errlen, "no quote");
 		return DP_QUOTE_ERR_INVALID;
 	}
 
@@ -219,17 +218,17 @@ int dp_quote_parse(const uint8_t *buf, size_t len, struct dp_quote *q,
 	memcpy(q->header.user_data, p + 28, 20);
 
 	if (q->header.version != 4 && q->header.version != 5) {
-		seterr(err, errlen, "unsupported quote version %u (want 4 or 5)",
+		dp_fmt_err(err, errlen, "unsupported quote version %u (want 4 or 5)",
 		       q->header.version);
 		return DP_QUOTE_ERR_UNSUPPORTED;
 	}
 	if (q->header.tee_type != DP_TEE_TYPE_TDX) {
-		seterr(err, errlen, "unsupported TEE type 0x%x (want 0x81, TDX)",
+		dp_fmt_err(err, errlen, "unsupported TEE type 0x%x (want 0x81, TDX)",
 		       q->header.tee_type);
 		return DP_QUOTE_ERR_UNSUPPORTED;
 	}
 	if (q->header.att_key_type != DP_ATT_KEY_ECDSA_P256) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "unsupported attestation key type %u (want 2, ECDSA-P256)",
 		       q->header.att_key_type);
 		return DP_QUOTE_ERR_UNSUPPORTED;
@@ -244,20 +243,20 @@ int dp_quote_parse(const uint8_t *buf, size_t len, struct dp_quote *q,
 		q->body_len = le32(p + 2);
 		if (q->body_type == DP_BODY_TYPE_TD10) {
 			if (q->body_len != DP_TD10_BODY_LEN) {
-				seterr(err, errlen,
+				dp_fmt_err(err, errlen,
 				       "TD 1.0 body size %u, want %d",
 				       q->body_len, DP_TD10_BODY_LEN);
 				return DP_QUOTE_ERR_INVALID;
 			}
 		} else if (q->body_type == DP_BODY_TYPE_TD15) {
 			if (q->body_len != DP_TD15_BODY_LEN) {
-				seterr(err, errlen,
+				dp_fmt_err(err, errlen,
 				       "TD 1.5 body size %u, want %d",
 				       q->body_len, DP_TD15_BODY_LEN);
 				return DP_QUOTE_ERR_INVALID;
 			}
 		} else {
-			seterr(err, errlen,
+			dp_fmt_err(err, errlen,
 			       "unsupported v5 body type %u (want 2 or 3)",
 			       q->body_type);
 			return DP_QUOTE_ERR_UNSUPPORTED;

@@ -126,4 +126,8 @@ void dp_hex_lower(const uint8_t *in, size_t len, char *out);
 /* Parse exactly want bytes of hex (either case). 0 ok, -1 bad. */
 int dp_unhex_exact(const char *hex, uint8_t *out, size_t want);
 
+/* Format an error into a caller's buffer (which may be NULL). */
+void dp_fmt_err(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

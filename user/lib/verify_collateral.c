@@ -17,18 +17,6 @@
 
 #define DP_COLLATERAL_MAX	(16u << 20)
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 int dp_asn1_time(const ASN1_TIME *t, int64_t *out)
 {
@@ -160,13 +148,13 @@ STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
 			   buf[end - 1] == '\r' || buf[end - 1] == ' '))
 		end--;
 	if (end == 0 || end > INT_MAX) {
-		seterr(err, errlen, "empty or oversized PEM certificate chain");
+		dp_fmt_err(err, errlen, "empty or oversized PEM certificate chain");
 		return NULL;
 	}
 	bio = BIO_new_mem_buf(buf, (int)end);
 	sk = sk_X509_new_null();
 	if (!bio || !sk) {
-		seterr(err, errlen, "out of memory");
+		dp_fmt_err(err, errlen, "out of memory");
 		goto fail;
 	}
 	while (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
@@ -190,24 +178,24 @@ STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
 		name = header = NULL;
 		data = NULL;
 		if (!x) {
-			seterr(err, errlen,
+			dp_fmt_err(err, errlen,
 			       "PEM block %d is not a well-formed certificate",
 			       sk_X509_num(sk) + 1);
 			goto fail;
 		}
 		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
-			seterr(err, errlen, "out of memory");
+			dp_fmt_err(err, errlen, "out of memory");
 			goto fail;
 		}
 		if (sk_X509_num(sk) > 8) {
-			seterr(err, errlen, "more than 8 certificates in PEM chain");
+			dp_fmt_err(err, errlen, "more than 8 certificates in PEM chain");
 			goto fail;
 		}
 	}
 	ERR_clear_error();
 	if (sk_X509_num(sk) == 0) {
-		seterr(err, errlen, "no certificate in PEM chain");
+		dp_fmt_err(err, errlen, "no certificate in PEM chain");
 		goto fail;
 	}
 	BIO_free(bio);
@@ -234,7 +222,7 @@ static const char *get_str(json_object *o, const char *key, size_t *len,
 
 	if (!json_object_object_get_ex(o, key, &v) ||
 	    !json_object_is_type(v, json_type_string)) {
-		seterr(err, errlen, "collateral: missing string \"%s\"", key);
+		dp_fmt_err(err, errlen, "collateral: missing string \"%s\"", key);
 		return NULL;
 	}
 	if (len)
@@ -318,13 +306,13 @@ static int load_signed(json_object *root, const char *doc_key,
 		return -1;
 	*doc = parse_json(*str, *slen);
 	if (!*doc || !json_object_is_type(*doc, json_type_object)) {
-		seterr(err, errlen, "collateral: \"%s\" is not a JSON object",
+		dp_fmt_err(err, errlen, "collateral: \"%s\" is not a JSON object",
 		       doc_key);
 		return -1;
 	}
 	if (get_date(*doc, "issueDate", issue) ||
 	    get_date(*doc, "nextUpdate", next)) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "collateral: \"%s\" lacks a valid issueDate/nextUpdate",
 		       doc_key);
 		return -1;
@@ -333,7 +321,7 @@ static int load_signed(json_object *root, const char *doc_key,
 	if (!s)
 		return -1;
 	if (dp_unhex_exact(s, sig, 64)) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "collateral: \"%s\" is not 64 bytes of hex", sig_key);
 		return -1;
 	}
@@ -342,7 +330,7 @@ static int load_signed(json_object *root, const char *doc_key,
 		return -1;
 	*chain = dp_pem_chain((const uint8_t *)s, n, known, sub, sizeof(sub));
 	if (!*chain) {
-		seterr(err, errlen, "collateral: \"%s\": %s", chain_key, sub);
+		dp_fmt_err(err, errlen, "collateral: \"%s\": %s", chain_key, sub);
 		return -1;
 	}
 	intern_chain(known, *chain);
@@ -380,13 +368,13 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 	if (err && errlen)
 		err[0] = '\0';
 	if (!json || len == 0 || len > DP_COLLATERAL_MAX) {
-		seterr(err, errlen, "collateral: empty or larger than %u bytes",
+		dp_fmt_err(err, errlen, "collateral: empty or larger than %u bytes",
 		       DP_COLLATERAL_MAX);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		seterr(err, errlen, "out of memory");
+		dp_fmt_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (dp_intel_root())
@@ -394,7 +382,7 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 			      (int)dp_intel_sgx_root_ca_der_len);
 	c->root = parse_json(json, len);
 	if (!c->root || !json_object_is_type(c->root, json_type_object)) {
-		seterr(err, errlen, "collateral: not a JSON object");
+		dp_fmt_err(err, errlen, "collateral: not a JSON object");
 		goto fail;
 	}
 	if (load_signed(c->root, "tcb_info", "tcb_info_signature",
@@ -423,7 +411,7 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 	c->pck_crl_chain = dp_pem_chain((const uint8_t *)s, n, &c->known, sub,
 					sizeof(sub));
 	if (!c->pck_crl_chain) {
-		seterr(err, errlen, "collateral: \"pck_crl_issuer_chain\": %s",
+		dp_fmt_err(err, errlen, "collateral: \"pck_crl_issuer_chain\": %s",
 		       sub);
 		goto fail;
 	}
@@ -433,7 +421,7 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 		goto fail;
 	c->root_crl = load_crl(s, n);
 	if (!c->root_crl) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "collateral: \"root_ca_crl\" is not a DER (hex) or PEM CRL");
 		goto fail;
 	}
@@ -442,7 +430,7 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 		goto fail;
 	c->pck_crl = load_crl(s, n);
 	if (!c->pck_crl) {
-		seterr(err, errlen,
+		dp_fmt_err(err, errlen,
 		       "collateral: \"pck_crl\" is not a DER (hex) or PEM CRL");
 		goto fail;
 	}
@@ -463,31 +451,31 @@ struct dp_collateral *dp_collateral_load_file(const char *path, char *err,
 
 	f = fopen(path, "rb");
 	if (!f) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		dp_fmt_err(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fseek(f, 0, SEEK_END) || (sz = ftell(f)) < 0 ||
 	    fseek(f, 0, SEEK_SET)) {
-		seterr(err, errlen, "%s: cannot determine size", path);
+		dp_fmt_err(err, errlen, "%s: cannot determine size", path);
 		fclose(f);
 		return NULL;
 	}
 	if (sz == 0 || (unsigned long)sz > DP_COLLATERAL_MAX) {
-		seterr(err, errlen, "%s: empty or larger than %u bytes", path,
+		dp_fmt_err(err, errlen, "%s: empty or larger than %u bytes", path,
 		       DP_COLLATERAL_MAX);
 		fclose(f);
 		return NULL;
 	}
 	buf = malloc((size_t)sz);
 	if (!buf) {
-		seterr(err, errlen, "out of memory");
+		dp_fmt_err(err, errlen, "out of memory");
 		fclose(f);
 		return NULL;
 	}
 	n = fread(buf, 1, (size_t)sz, f);
 	fclose(f);
 	if (n != (size_t)sz) {
-		seterr(err, errlen, "%s: short read", path);
+		dp_fmt_err(err, errlen, "%s: short read", path);
 		free(buf);
 		return NULL;
 	}
