@@ -52,7 +52,7 @@
  * @get_report: TDG.MR.REPORT: @tdreport (1024 bytes) for @reportdata (64)
  * @extend_rtmr: TDG.MR.RTMR.EXTEND: RTMR[@index] = SHA-384(RTMR || @digest)
  * @verify_report: TDG.MR.VERIFYREPORT: 0 when the MAC of @reportmac (256
- *	bytes) is valid for this TD, -EBADMSG when it is not
+ *	bytes) was made on this platform, -EBADMSG when it was not
  *
  * All return 0 or a negative errno; -EBUSY means "try again".
  */

@@ -135,4 +135,16 @@ static inline struct pid *dp_pidfd_pid(struct file *file)
 	return ERR_PTR(-EBADF);
 }
 
+/*
+ * Subscribing to a generic netlink group needs CAP_SYS_ADMIN where the
+ * kernel can say so (GENL_MCAST_CAP_SYS_ADMIN, v6.6 and backports such as
+ * Debian's 6.1); elsewhere only the commands are admin-only.
+ */
+#include <net/genetlink.h>
+#ifdef GENL_MCAST_CAP_SYS_ADMIN
+#define DP_GENL_MCAST_ADMIN	GENL_MCAST_CAP_SYS_ADMIN
+#else
+#define DP_GENL_MCAST_ADMIN	0
+#endif
+
 #endif /* DSTACK_POD_COMPAT_H */

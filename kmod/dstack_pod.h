@@ -7,6 +7,7 @@
 
 #include <linux/cgroup.h>
 #include <linux/mutex.h>
+#include <linux/netlink.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
@@ -17,6 +18,7 @@
 #define DP_MAX_EVENTS_DEFAULT	1024
 #define DP_MAX_EVENTS_MIN	8
 #define DP_MAX_EVENTS_LIMIT	65536
+#define DP_MAX_PODS_LIMIT	1000000
 
 /**
  * struct dp_event - one measured event; immutable once published
@@ -121,6 +123,23 @@ long dp_ioctl_pod_extend(void __user *argp);
 long dp_ioctl_attest(void __user *argp);
 long dp_ioctl_attest_pid(void __user *argp);
 long dp_ioctl_pod_log(void __user *argp);
+
+int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb);
+int dp_pods_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
+		     const u8 *uid);
+u32 dp_pods_max(void);
+u64 dp_pods_generation(void);
+
+/* netlink.c */
+int dp_nl_init(void);
+void dp_nl_exit(void);
+void *dp_nl_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
+int dp_nl_fill_event(struct sk_buff *skb, const struct dp_event *ev);
+int dp_nl_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
+		   struct dp_log *log);
+struct sk_buff *dp_nl_notify_new(u32 kind, void **hdr);
+void dp_nl_notify_send(struct sk_buff *msg, void *hdr, int fill_err);
+void dp_nl_notify_event(u32 kind, const struct dp_event *ev);
 
 /* sysfs.c */
 extern const struct attribute_group *dp_attr_groups[];

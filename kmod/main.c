@@ -218,6 +218,8 @@ static long dp_ioctl_extend(void __user *argp)
 		return -EFAULT;
 	if (arg.flags || memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
+	if (dp_mode() != DSTACK_POD_MODE_SETUP)
+		return -EPERM;
 	/* Probe the output now: after the extend nothing may fail. */
 	if (copy_to_user(argp, &arg, sizeof(arg)))
 		return -EFAULT;
@@ -230,6 +232,8 @@ static long dp_ioctl_extend(void __user *argp)
 		err = -EPERM;
 	else
 		err = dp_rtmr3_append(ev, false);
+	if (!err)
+		dp_nl_notify_event(DSTACK_POD_NOTIFY_EXTEND, ev);
 	mutex_unlock(&dp.lock);
 	if (err) {
 		kfree(ev);
@@ -421,6 +425,8 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 	}
 	count = dp.log.count;
 	hdr->event_count = cpu_to_le32(count);
+	hdr->pod_count = cpu_to_le32(dp_pods_count());
+	hdr->last_generation = cpu_to_le64(dp_pods_generation());
 	err = dp_log_events_digest(&dp.log, count, hdr->events_digest);
 	if (!err)
 		err = dp_event_digest(ev);
@@ -441,6 +447,7 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 		memcpy(out->digest, ev->digest, sizeof(out->digest));
 		out->index = ev->index;
 	}
+	dp_nl_notify_event(DSTACK_POD_NOTIFY_FUSE, ev);
 	dp_pods_unlock();
 	mutex_unlock(&dp.lock);
 
@@ -547,9 +554,12 @@ static int __init dp_init(void)
 	err = dp_measure_init();
 	if (err)
 		goto err_log;
-	err = dp_pods_init();
+	err = dp_nl_init();
 	if (err)
 		goto err_log;
+	err = dp_pods_init();
+	if (err)
+		goto err_nl;
 	err = dp_securityfs_init();
 	if (err)
 		goto err_pods;
@@ -565,6 +575,8 @@ err_securityfs:
 	dp_securityfs_exit();
 err_pods:
 	dp_pods_exit();
+err_nl:
+	dp_nl_exit();
 err_log:
 	dp_log_destroy(&dp.log);
 	dp_crypto_exit();
@@ -578,6 +590,7 @@ static void __exit dp_exit(void)
 	misc_deregister(&dp_misc);
 	dp_securityfs_exit();
 	dp_pods_exit();
+	dp_nl_exit();
 	dp_log_destroy(&dp.log);
 	if (dp.binder)
 		cgroup_put(dp.binder);

@@ -27,19 +27,21 @@
 #include <linux/tracepoint.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
+#include <net/genetlink.h>
 
 #include "compat.h"
 #include "dstack_pod.h"
 
-#define DP_POD_LOG_CHUNK_MAX	(256 * 1024)
+/* Bounds the time POD_LOG holds the bindings lock; callers page with start. */
+#define DP_POD_LOG_CHUNK_MAX	(64 * 1024)
 
 static unsigned int max_pods = 16384;
 module_param(max_pods, uint, 0444);
-MODULE_PARM_DESC(max_pods, "maximum number of bound Pods (load time only)");
+MODULE_PARM_DESC(max_pods, "maximum number of bound Pods, 1..1000000 (load time only)");
 
 static unsigned int max_pod_events = 256;
 module_param(max_pod_events, uint, 0444);
-MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log (load time only)");
+MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 1..65536 (load time only)");
 
 /*
  * SHA-512 works on 128-byte blocks.  The claims' first DP_CLAIMS_FIXED bytes
@@ -133,6 +135,122 @@ u32 dp_pods_count(void)
 	return READ_ONCE(dp_pods.count);
 }
 
+/* The last bind generation handed out; dp_pods.lock held. */
+u64 dp_pods_generation(void)
+{
+	lockdep_assert_held(&dp_pods.lock);
+	return dp_pods.generation;
+}
+
+u32 dp_pods_max(void)
+{
+	return max_pods;
+}
+
+/* The Pod's netlink attributes; dp_pods.lock held. */
+static int dp_pod_fill(struct sk_buff *skb, const struct dp_pod *pod,
+		       char *path)
+{
+	const struct dstack_pod_claims *c = &pod->tmpl;
+	int n = cgroup_path(pod->cgrp, path, DSTACK_POD_CGROUP_PATH_MAX);
+
+	/* A removed cgroup may have no path any more: leave it out. */
+	if (n >= 0 && n < DSTACK_POD_CGROUP_PATH_MAX &&
+	    nla_put_string(skb, DSTACK_POD_A_CGROUP_PATH, path))
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(skb, DSTACK_POD_A_CGROUP_ID, pod->cgroup_id,
+			      DSTACK_POD_A_PAD) ||
+	    nla_put(skb, DSTACK_POD_A_POD_UID, sizeof(c->pod_uid), c->pod_uid) ||
+	    nla_put_string(skb, DSTACK_POD_A_POD_NAMESPACE, c->pod_namespace) ||
+	    nla_put_string(skb, DSTACK_POD_A_POD_NAME, c->pod_name) ||
+	    nla_put_string(skb, DSTACK_POD_A_WORKLOAD_ID, c->workload_id) ||
+	    nla_put(skb, DSTACK_POD_A_SPEC_HASH, sizeof(c->pod_spec_hash),
+		    c->pod_spec_hash) ||
+	    nla_put_u32(skb, DSTACK_POD_A_SPEC_SOURCE,
+			le32_to_cpu(c->spec_source)) ||
+	    nla_put(skb, DSTACK_POD_A_PMR, sizeof(c->pmr), c->pmr) ||
+	    nla_put_u32(skb, DSTACK_POD_A_EVENT_COUNT,
+			le32_to_cpu(c->pmr_events)) ||
+	    nla_put_u64_64bit(skb, DSTACK_POD_A_GENERATION, pod->generation,
+			      DSTACK_POD_A_PAD) ||
+	    nla_put_u64_64bit(skb, DSTACK_POD_A_ATTEST_COUNT,
+			      atomic64_read(&pod->attests), DSTACK_POD_A_PAD))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/* Notify bind, unbind or pod extend (@ev may be NULL); dp_pods.lock held. */
+static void dp_pod_notify(u32 kind, const struct dp_pod *pod,
+			  const struct dp_event *ev)
+{
+	struct sk_buff *msg;
+	char *path;
+	void *hdr;
+	int err;
+
+	msg = dp_nl_notify_new(kind, &hdr);
+	if (!msg)
+		return;
+	path = kmalloc(DSTACK_POD_CGROUP_PATH_MAX, GFP_KERNEL);
+	err = path ? dp_pod_fill(msg, pod, path) : -ENOMEM;
+	if (!err && ev)
+		err = dp_nl_fill_event(msg, ev);
+	kfree(path);
+	dp_nl_notify_send(msg, hdr, err);
+}
+
+/* Netlink POD_GET dump, resumable: cb->args[0] is the last generation sent. */
+int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct dp_pod *pod;
+	char *path;
+	void *hdr;
+
+	path = kmalloc(DSTACK_POD_CGROUP_PATH_MAX, GFP_KERNEL);
+	if (!path)
+		return -ENOMEM;
+	mutex_lock(&dp_pods.lock);
+	list_for_each_entry(pod, &dp_pods.list, node) {
+		/* The list is in bind order, so generations only grow. */
+		if (pod->generation <= cb->args[0] || READ_ONCE(pod->dead))
+			continue;
+		hdr = dp_nl_put(skb, cb, DSTACK_POD_CMD_POD_GET);
+		if (!hdr)
+			break;
+		if (dp_pod_fill(skb, pod, path)) {
+			genlmsg_cancel(skb, hdr);
+			break;
+		}
+		genlmsg_end(skb, hdr);
+		cb->args[0] = pod->generation;
+	}
+	mutex_unlock(&dp_pods.lock);
+	kfree(path);
+	return skb->len;
+}
+
+/*
+ * Netlink EVENT_GET dump of one Pod's log.  cb->args[1] pins the binding
+ * seen by the first part, so a rebind in between ends the dump.
+ */
+int dp_pods_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
+		     const u8 *uid)
+{
+	struct dp_pod *pod;
+	int ret;
+
+	mutex_lock(&dp_pods.lock);
+	pod = rhashtable_lookup_fast(&dp_pods.by_uid, uid, dp_uid_params);
+	if (!pod || (cb->args[1] && cb->args[1] != pod->generation)) {
+		ret = cb->args[1] ? 0 : -ENOENT;
+	} else {
+		cb->args[1] = pod->generation;
+		ret = dp_nl_dump_log(skb, cb, &pod->log);
+	}
+	mutex_unlock(&dp_pods.lock);
+	return ret;
+}
+
 int dp_pods_objects(void)
 {
 	return atomic_read(&dp_pod_objects);
@@ -198,11 +316,15 @@ static void dp_pod_free_rcu(struct rcu_head *head)
 static void dp_pod_remove(struct dp_pod *pod, const char *why)
 {
 	lockdep_assert_held(&dp_pods.lock);
+	/* Dead from here on, so a late rmdir probe counts nothing. */
+	if (xchg(&pod->dead, true))
+		atomic_dec(&dp_pods.dead);
 	rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
 			       dp_cgroup_params);
 	rhashtable_remove_fast(&dp_pods.by_uid, &pod->by_uid, dp_uid_params);
 	list_del(&pod->node);
 	WRITE_ONCE(dp_pods.count, dp_pods.count - 1);
+	dp_pod_notify(DSTACK_POD_NOTIFY_UNBIND, pod, NULL);
 	pr_info("unbound pod %pUb (%s) from cgroup %llu, generation %llu: %s\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation, why);
@@ -219,12 +341,9 @@ static void dp_pods_reap_locked(void)
 	lockdep_assert_held(&dp_pods.lock);
 	if (!atomic_read(&dp_pods.dead))
 		return;
-	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node) {
-		if (READ_ONCE(pod->dead)) {
-			atomic_dec(&dp_pods.dead);
+	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node)
+		if (READ_ONCE(pod->dead))
 			dp_pod_remove(pod, "cgroup removed");
-		}
-	}
 }
 
 static void dp_pods_reaper(struct work_struct *work)
@@ -234,6 +353,7 @@ static void dp_pods_reaper(struct work_struct *work)
 	mutex_unlock(&dp_pods.lock);
 }
 
+/* dp_pods.dead counts Pods marked here and not yet removed. */
 static void dp_pod_mark_dead(struct dp_pod *pod)
 {
 	if (!xchg(&pod->dead, true)) {
@@ -449,6 +569,7 @@ long dp_ioctl_bind(void __user *argp)
 		dp_pod_mark_dead(pod);
 	arg.generation = pod->generation;
 	arg.cgroup_id = pod->cgroup_id;
+	dp_pod_notify(DSTACK_POD_NOTIFY_BIND, pod, NULL);
 	pr_info("bound pod %pUb (%s) to cgroup %llu, generation %llu\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation);
@@ -590,6 +711,7 @@ long dp_ioctl_pod_extend(void __user *argp)
 		memcpy(arg.pmr, pod->tmpl.pmr, sizeof(arg.pmr));
 		memcpy(arg.digest, ev->digest, sizeof(arg.digest));
 		arg.index = ev->index;
+		dp_pod_notify(DSTACK_POD_NOTIFY_POD_EXTEND, pod, ev);
 		pr_info("measured event #%u %s (%u bytes) into pod %pUb\n",
 			ev->index, ev->name, ev->payload_len, pod->tmpl.pod_uid);
 	}
@@ -759,6 +881,14 @@ unlock:
 int dp_pods_init(void)
 {
 	int err;
+
+	BUILD_BUG_ON(DP_CLAIMS_FIXED % 128);
+	if (!max_pods || max_pods > DP_MAX_PODS_LIMIT ||
+	    !max_pod_events || max_pod_events > DP_MAX_EVENTS_LIMIT) {
+		pr_err("max_pods must be 1..%u and max_pod_events 1..%u\n",
+		       DP_MAX_PODS_LIMIT, DP_MAX_EVENTS_LIMIT);
+		return -EINVAL;
+	}
 
 	dp_pods.cache = kmem_cache_create("dstack_pod", sizeof(struct dp_pod) +
 					  crypto_shash_statesize(dp_sha512_tfm()),

@@ -71,6 +71,8 @@ static void test_fuse_event(void)
 		       "fuse: payload names the binder cgroup (%s)", fi.binder_path);
 		tap_ok(fi.binder_cgroup_id == (uint64_t)st.st_ino,
 		       "fuse: payload has the binder cgroup id");
+		tap_ok(fi.pod_count == 0 && fi.last_generation == 0,
+		       "fuse: payload says no Pod was bound in setup mode");
 	}
 	dp_log_free(&log);
 }

@@ -23,6 +23,7 @@
 #define POD_B		CG "/kubepods/pod" UID_B
 
 static int fd;
+static uint64_t gen_a;
 
 static int move_self(const char *cg)
 {
@@ -106,8 +107,23 @@ int main(void)
 	mkdir(RUNTIME_CHILD, 0755);
 	mkdir(RUNTIME_CHILD "/pod", 0755);
 
-	tap_success(do_bind(POD_A) ? -1 : 0, "setup mode: root binds A from anywhere");
-	tap_success(dp_fuse(&dev, RUNTIME, NULL, NULL), "fuse with binder cgroup %s", RUNTIME);
+	{
+		struct dp_pod_identity id = { .pod_uid = UID_A, .workload_id = "tenant/app" };
+		struct dp_fuse_info fi;
+		struct dp_log log;
+
+		tap_success(dp_bind(&dev, POD_A, &id, &gen_a),
+			    "setup mode: root binds A from anywhere");
+		tap_success(dp_fuse(&dev, RUNTIME, NULL, NULL), "fuse with binder cgroup %s",
+			    RUNTIME);
+		tap_ok(!dp_log_load(DP_EVENTS_PATH, &log) && log.n &&
+		       !dp_fuse_payload_parse(log.ev[log.n - 1].payload,
+					      log.ev[log.n - 1].payload_len, &fi) &&
+		       fi.pod_count == 1 && fi.last_generation == gen_a,
+		       "fuse payload: 1 Pod bound in setup mode, last generation %llu",
+		       (unsigned long long)gen_a);
+		dp_log_free(&log);
+	}
 
 	tap_ok(do_bind(POD_B) == EPERM, "secure: bind from outside the binder subtree -> EPERM");
 	tap_ok(in_cg(RUNTIME_CHILD, do_bind, POD_B) == 0,

@@ -134,6 +134,8 @@ struct dp_fuse_info {
 	uint32_t event_count;
 	uint8_t events_digest[DSTACK_POD_DIGEST_LEN];
 	uint64_t binder_cgroup_id;
+	uint64_t last_generation;
+	uint32_t pod_count;
 	char binder_path[DSTACK_POD_CGROUP_PATH_MAX + 1];
 };
 

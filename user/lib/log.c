@@ -358,13 +358,14 @@ int dp_fuse_payload_parse(const uint8_t *p, size_t len,
 		return dp_seterr(EINVAL, "fuse payload: unknown version %u",
 				 info->version);
 	plen = le32toh(h.path_len);
-	if (h.reserved || plen > DSTACK_POD_CGROUP_PATH_MAX ||
-	    len != sizeof(h) + plen)
+	if (plen > DSTACK_POD_CGROUP_PATH_MAX || len != sizeof(h) + plen)
 		return dp_seterr(EINVAL, "fuse payload: bad length");
 	info->event_count = le32toh(h.event_count);
 	memcpy(info->events_digest, h.events_digest,
 	       sizeof(info->events_digest));
 	info->binder_cgroup_id = le64toh(h.binder_cgroup_id);
+	info->last_generation = le64toh(h.last_generation);
+	info->pod_count = le32toh(h.pod_count);
 	memcpy(info->binder_path, p + sizeof(h), plen);
 	info->binder_path[plen] = '\0';
 	if (strlen(info->binder_path) != plen)

@@ -140,8 +140,9 @@ struct dstack_pod_fuse {
  * @reportmac: the REPORTMACSTRUCT (first 256 bytes of a TDREPORT) to check
  * @reserved: must be zero
  *
- * The ioctl returns 0 when the MAC is valid for this TD and fails with
- * EBADMSG when it is not, as TDG.MR.VERIFYREPORT does.
+ * The ioctl returns 0 when the MAC was made on this platform and fails with
+ * EBADMSG when it was not, as TDG.MR.VERIFYREPORT does (a report of any TD
+ * on the same platform verifies).
  */
 struct dstack_pod_verify_report {
 	__u8 reportmac[DSTACK_POD_REPORTMAC_LEN];
@@ -164,8 +165,11 @@ struct dstack_pod_verify_report {
  * @event_count: number of events in the log before the fuse event
  * @events_digest: SHA-384 over the concatenated digests of those events
  * @binder_cgroup_id: cgroup id (inode number) of the binder cgroup, or 0
+ * @last_generation: the last bind generation handed out before the fuse:
+ *	a Pod whose claims carry a generation up to this one was bound in
+ *	setup mode, by any root process
+ * @pod_count: Pods bound when the fuse blew
  * @path_len: length of the binder cgroup path that follows
- * @reserved: zero
  */
 struct dstack_pod_fuse_payload {
 	__u8 magic[8];
@@ -173,8 +177,9 @@ struct dstack_pod_fuse_payload {
 	__le32 event_count;
 	__u8 events_digest[DSTACK_POD_DIGEST_LEN];
 	__le64 binder_cgroup_id;
+	__le64 last_generation;
+	__le32 pod_count;
 	__le32 path_len;
-	__le32 reserved;
 };
 
 /* Pod identities. */
@@ -363,6 +368,128 @@ struct dstack_pod_pod_log {
 	__u32 total;
 	__u32 reserved[3];
 };
+
+/*
+ * Generic netlink family "dstack_pod" (Documentation/netlink/specs/
+ * dstack_pod.yaml).  Every command and the "events" group need
+ * CAP_SYS_ADMIN (commands: GENL_ADMIN_PERM, i.e. CAP_NET_ADMIN too).
+ */
+#define DSTACK_POD_GENL_NAME		"dstack_pod"
+#define DSTACK_POD_GENL_VERSION		1
+#define DSTACK_POD_GENL_MCGRP_EVENTS	"events"
+
+/**
+ * enum dstack_pod_cmd - generic netlink commands
+ * @DSTACK_POD_CMD_UNSPEC: unused
+ * @DSTACK_POD_CMD_STATUS_GET: do: the node's status (no request attributes)
+ * @DSTACK_POD_CMD_POD_GET: dump: one message per bound Pod
+ * @DSTACK_POD_CMD_EVENT_GET: dump: one message per RTMR3 event, or per event
+ *	of the Pod named by DSTACK_POD_A_POD_UID in the request
+ * @DSTACK_POD_CMD_NOTIFY: multicast on "events": DSTACK_POD_A_NOTIFY_KIND
+ *	and the attributes of what changed
+ * @__DSTACK_POD_CMD_MAX: internal
+ */
+enum dstack_pod_cmd {
+	DSTACK_POD_CMD_UNSPEC,
+	DSTACK_POD_CMD_STATUS_GET,
+	DSTACK_POD_CMD_POD_GET,
+	DSTACK_POD_CMD_EVENT_GET,
+	DSTACK_POD_CMD_NOTIFY,
+	__DSTACK_POD_CMD_MAX,
+};
+
+#define DSTACK_POD_CMD_MAX (__DSTACK_POD_CMD_MAX - 1)
+
+/**
+ * enum dstack_pod_notify - DSTACK_POD_A_NOTIFY_KIND values
+ * @DSTACK_POD_NOTIFY_BIND: a Pod was bound (Pod attributes follow)
+ * @DSTACK_POD_NOTIFY_UNBIND: a Pod was unbound (Pod attributes follow)
+ * @DSTACK_POD_NOTIFY_POD_EXTEND: a Pod event was measured (Pod and event
+ *	attributes follow)
+ * @DSTACK_POD_NOTIFY_EXTEND: an RTMR3 event was measured (event attributes)
+ * @DSTACK_POD_NOTIFY_FUSE: the fuse was blown (event and fuse attributes)
+ */
+enum dstack_pod_notify {
+	DSTACK_POD_NOTIFY_BIND = 1,
+	DSTACK_POD_NOTIFY_UNBIND,
+	DSTACK_POD_NOTIFY_POD_EXTEND,
+	DSTACK_POD_NOTIFY_EXTEND,
+	DSTACK_POD_NOTIFY_FUSE,
+};
+
+/**
+ * enum dstack_pod_attr - generic netlink attributes
+ * @DSTACK_POD_A_UNSPEC: unused
+ * @DSTACK_POD_A_PAD: padding for 64-bit attributes
+ * @DSTACK_POD_A_ABI_MAJOR: u32
+ * @DSTACK_POD_A_ABI_MINOR: u32
+ * @DSTACK_POD_A_MODE: u32, enum dstack_pod_mode
+ * @DSTACK_POD_A_BACKEND: string, "tdx" or "sim"
+ * @DSTACK_POD_A_EVENT_COUNT: u32, events in a log (RTMR3's, or a Pod's)
+ * @DSTACK_POD_A_MAX_EVENTS: u32, capacity of the RTMR3 log
+ * @DSTACK_POD_A_RTMR3: binary, 48 bytes
+ * @DSTACK_POD_A_FUSE_TIME: u64, seconds since the epoch when the fuse blew
+ * @DSTACK_POD_A_FUSE_PID: u32, who blew it
+ * @DSTACK_POD_A_FUSE_UID: u32, its uid
+ * @DSTACK_POD_A_FUSE_COMM: string, its comm
+ * @DSTACK_POD_A_BINDER_PATH: string, the binder cgroup (secure mode)
+ * @DSTACK_POD_A_POD_COUNT: u32, bound Pods
+ * @DSTACK_POD_A_MAX_PODS: u32
+ * @DSTACK_POD_A_CGROUP_ID: u64
+ * @DSTACK_POD_A_CGROUP_PATH: string, relative to the cgroup v2 root
+ * @DSTACK_POD_A_POD_UID: binary, 16 bytes (request: selects a Pod)
+ * @DSTACK_POD_A_POD_NAMESPACE: string
+ * @DSTACK_POD_A_POD_NAME: string
+ * @DSTACK_POD_A_WORKLOAD_ID: string
+ * @DSTACK_POD_A_SPEC_HASH: binary, 32 bytes
+ * @DSTACK_POD_A_SPEC_SOURCE: u32, enum dstack_pod_spec_source
+ * @DSTACK_POD_A_PMR: binary, 48 bytes
+ * @DSTACK_POD_A_GENERATION: u64, bind generation
+ * @DSTACK_POD_A_ATTEST_COUNT: u64, attestations served
+ * @DSTACK_POD_A_EVENT_INDEX: u32
+ * @DSTACK_POD_A_EVENT_NAME: string
+ * @DSTACK_POD_A_EVENT_DIGEST: binary, 48 bytes
+ * @DSTACK_POD_A_EVENT_PAYLOAD: binary, 0..DSTACK_POD_EVENT_PAYLOAD_MAX
+ * @DSTACK_POD_A_NOTIFY_KIND: u32, enum dstack_pod_notify
+ * @__DSTACK_POD_A_MAX: internal
+ */
+enum dstack_pod_attr {
+	DSTACK_POD_A_UNSPEC,
+	DSTACK_POD_A_PAD,
+	DSTACK_POD_A_ABI_MAJOR,
+	DSTACK_POD_A_ABI_MINOR,
+	DSTACK_POD_A_MODE,
+	DSTACK_POD_A_BACKEND,
+	DSTACK_POD_A_EVENT_COUNT,
+	DSTACK_POD_A_MAX_EVENTS,
+	DSTACK_POD_A_RTMR3,
+	DSTACK_POD_A_FUSE_TIME,
+	DSTACK_POD_A_FUSE_PID,
+	DSTACK_POD_A_FUSE_UID,
+	DSTACK_POD_A_FUSE_COMM,
+	DSTACK_POD_A_BINDER_PATH,
+	DSTACK_POD_A_POD_COUNT,
+	DSTACK_POD_A_MAX_PODS,
+	DSTACK_POD_A_CGROUP_ID,
+	DSTACK_POD_A_CGROUP_PATH,
+	DSTACK_POD_A_POD_UID,
+	DSTACK_POD_A_POD_NAMESPACE,
+	DSTACK_POD_A_POD_NAME,
+	DSTACK_POD_A_WORKLOAD_ID,
+	DSTACK_POD_A_SPEC_HASH,
+	DSTACK_POD_A_SPEC_SOURCE,
+	DSTACK_POD_A_PMR,
+	DSTACK_POD_A_GENERATION,
+	DSTACK_POD_A_ATTEST_COUNT,
+	DSTACK_POD_A_EVENT_INDEX,
+	DSTACK_POD_A_EVENT_NAME,
+	DSTACK_POD_A_EVENT_DIGEST,
+	DSTACK_POD_A_EVENT_PAYLOAD,
+	DSTACK_POD_A_NOTIFY_KIND,
+	__DSTACK_POD_A_MAX,
+};
+
+#define DSTACK_POD_A_MAX (__DSTACK_POD_A_MAX - 1)
 
 #define DSTACK_POD_IOC_MAGIC		0xDB
 
