@@ -113,6 +113,7 @@ demo: deps
 
 lint:
 	@./scripts/lint "$(KDIR)"
+	@./scripts/check-nlspec
 
 # Benchmarks print ratios measured side by side; they are not tests.
 bench: deps
