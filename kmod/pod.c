@@ -549,15 +549,19 @@ long dp_ioctl_bind(void __user *argp)
 	err = dp_sha512_midstate(&pod->tmpl, DP_CLAIMS_FIXED, pod->midstate);
 	if (err)
 		goto out_unlock;
-	err = rhashtable_insert_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
-				     dp_cgroup_params);
-	if (err)
-		goto out_unlock;
+	/*
+	 * by_uid first: only lock holders look there, so undoing it frees
+	 * nothing a lock-free attest could still be reading.
+	 */
 	err = rhashtable_insert_fast(&dp_pods.by_uid, &pod->by_uid,
 				     dp_uid_params);
+	if (err)
+		goto out_unlock;
+	err = rhashtable_insert_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
+				     dp_cgroup_params);
 	if (err) {
-		rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
-				       dp_cgroup_params);
+		rhashtable_remove_fast(&dp_pods.by_uid, &pod->by_uid,
+				       dp_uid_params);
 		goto out_unlock;
 	}
 	dp_pods.generation = pod->generation;
