@@ -18,8 +18,9 @@ PKG_CONFIG ?= pkg-config
 
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Ikmod/include/uapi -Iuser/lib $(CFLAGS)
-USER_LDLIBS := -lcrypto -ljson-c
+	-Ikmod/include/uapi -Iuser/lib \
+	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
+USER_LDLIBS := -lcrypto -ljson-c -lnl-genl-3 -lnl-3 -lkmod
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRCS := $(wildcard user/lib/*.c)
@@ -128,3 +129,12 @@ dkms-check:
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -rf $(B)
+
+# dstack-pod-qgs-sim: a simulated Intel QGS, development and tests only
+# (Documentation/quotes.rst).  test_qgs runs it on the host.
+QGS_SIM := $(B)/bin/dstack-pod-qgs-sim
+user: $(QGS_SIM)
+$(QGS_SIM): $(wildcard user/qgs-sim/*.c) $(wildcard user/lib/*.h) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(USER_LDLIBS)
+$(B)/tests/test_qgs: $(QGS_SIM)

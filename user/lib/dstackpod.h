@@ -16,6 +16,8 @@
 
 #include <linux/dstack_pod.h>
 
+struct nl_sock;
+
 #define DP_SYSFS_DIR		"/sys/class/misc/dstack-pod"
 #define DP_EVENTS_PATH		"/sys/kernel/security/dstack-pod/runtime_events"
 
@@ -148,5 +150,121 @@ int dp_log_events_digest(const struct dp_log *log, size_t count,
 /* Hex helpers. */
 void dp_hex(const uint8_t *p, size_t len, char *out);
 int dp_unhex(const char *s, uint8_t *out, size_t max, size_t *len);
+
+/*
+ * Generic netlink family "dstack_pod" (admin only: CAP_SYS_ADMIN).
+ * Dumps stream: each callback gets one Pod or event whose strings and
+ * payload point into the receive buffer and are valid only during the call.
+ * Callbacks return 0 to go on, > 0 to stop (the rest of a dump is drained
+ * and dropped), or a negative errno (after dp_seterr) to fail the call.
+ */
+struct dp_nl_stats {
+	uint64_t messages;	/* netlink messages received */
+	uint64_t datagrams;	/* recvmsg() calls that returned data */
+	uint64_t bytes;
+};
+
+struct dp_nl {
+	struct nl_sock *sk;
+	int family;
+	int mcgrp;		/* "events" group id, or -1 */
+	int subscribed;
+	struct dp_nl_stats stats;
+};
+
+struct dp_fuse_who {
+	int present;		/* FUSE_TIME was given: the fuse is blown */
+	uint64_t time;		/* seconds since the epoch */
+	uint32_t pid;
+	uint32_t uid;
+	char comm[65];
+	char binder_path[DSTACK_POD_CGROUP_PATH_MAX + 1];	/* "" if none */
+};
+
+struct dp_status {
+	int valid;
+	uint32_t abi_major, abi_minor;
+	uint32_t mode;			/* enum dstack_pod_mode */
+	char backend[17];
+	uint32_t event_count, max_events;
+	int has_rtmr3;
+	uint8_t rtmr3[DSTACK_POD_DIGEST_LEN];
+	uint32_t pod_count, max_pods;
+	struct dp_fuse_who fuse;
+};
+
+struct dp_nl_pod {
+	int has_uid;
+	uint8_t pod_uid[DSTACK_POD_UID_LEN];
+	char uid[37];			/* pod_uid, canonical text */
+	uint64_t cgroup_id;
+	const char *cgroup_path;	/* never NULL ("" if absent) */
+	const char *pod_namespace;
+	const char *pod_name;
+	const char *workload_id;
+	uint8_t spec_hash[DSTACK_POD_SPEC_HASH_LEN];
+	uint32_t spec_source;
+	uint8_t pmr[DSTACK_POD_DIGEST_LEN];
+	uint32_t event_count;
+	uint64_t generation;
+	uint64_t attest_count;
+};
+
+struct dp_nl_event {
+	uint32_t index;
+	const char *name;
+	uint8_t digest[DSTACK_POD_DIGEST_LEN];
+	const uint8_t *payload;
+	size_t payload_len;
+};
+
+struct dp_notify {
+	uint32_t kind;			/* enum dstack_pod_notify */
+	int has_pod;
+	struct dp_nl_pod pod;
+	int has_event;
+	struct dp_nl_event event;
+	struct dp_fuse_who fuse;	/* fuse.present for FUSE notifications */
+};
+
+typedef int (*dp_nl_pod_cb)(const struct dp_nl_pod *pod, void *ctx);
+typedef int (*dp_nl_event_cb)(const struct dp_nl_event *ev, void *ctx);
+typedef int (*dp_nl_notify_cb)(const struct dp_notify *n, void *ctx);
+
+/* -ENOENT when the family is missing (module not loaded). */
+int dp_nl_open(struct dp_nl *nl);
+void dp_nl_close(struct dp_nl *nl);
+int dp_nl_status(struct dp_nl *nl, struct dp_status *st);
+int dp_nl_pods(struct dp_nl *nl, dp_nl_pod_cb cb, void *ctx);
+/* RTMR3's events (pod_uid NULL) or those of the Pod with this binary uid. */
+int dp_nl_events(struct dp_nl *nl, const uint8_t *pod_uid,
+		 dp_nl_event_cb cb, void *ctx);
+/* Join the "events" group; dp_nl_monitor() does it if not done yet. */
+int dp_nl_subscribe(struct dp_nl *nl);
+/* Until the callback stops it (0), it fails, or a signal (-EINTR). */
+int dp_nl_monitor(struct dp_nl *nl, dp_nl_notify_cb cb, void *ctx);
+const char *dp_notify_kind_name(uint32_t kind);
+
+/* Formatting and parsing helpers (fmt.c). */
+/* Canonical UUID (either case) to 16 bytes; 0 or -EINVAL. */
+int dp_uuid_parse(const char *s, uint8_t out[DSTACK_POD_UID_LEN]);
+const char *dp_spec_source_name(uint32_t src);
+/* "annotation"/"apiserver"/"unknown" to enum; 0 or -EINVAL. */
+int dp_spec_source_parse(const char *s, uint32_t *out);
+const char *dp_mode_name(uint32_t mode);
+/* JSON objects (caller puts them); schemas in Documentation/dstack-podctl.rst. */
+struct json_object;
+struct json_object *dp_json_status(const struct dp_status *st);
+struct json_object *dp_json_pod(const struct dp_nl_pod *p);
+struct json_object *dp_json_event(const struct dp_nl_event *ev);
+struct json_object *dp_json_notify(const struct dp_notify *n);
+struct json_object *dp_json_claims(const struct dstack_pod_claims *c);
+/* One line of JSON (no newline) into a FILE, then '\n'; 0 or -errno. */
+int dp_json_print(FILE *f, struct json_object *o);
+/* The `list` table: header and one row, no trailing newline. */
+void dp_fmt_pod_header(char *buf, size_t size);
+void dp_fmt_pod_row(const struct dp_nl_pod *p, char *buf, size_t size);
+/* Base64 (no line breaks) into out of 4*((len+2)/3)+1 bytes. */
+void dp_base64(const uint8_t *p, size_t len, char *out);
 
 #endif /* LIBDSTACKPOD_H */

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -15,10 +17,38 @@
 #include "dstackpod.h"
 #include "podctl.h"
 
+/* EPERM in secure mode: say since when and by whom (netlink, if allowed). */
+static void fused_hint(void)
+{
+	struct dp_status st;
+	struct dp_nl nl;
+	char when[64];
+	time_t t;
+	struct tm tm;
+
+	if (dp_nl_open(&nl))
+		return;
+	if (!dp_nl_status(&nl, &st) && st.mode == DSTACK_POD_MODE_SECURE &&
+	    st.fuse.present) {
+		t = (time_t)st.fuse.time;
+		if (!gmtime_r(&t, &tm) ||
+		    !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			snprintf(when, sizeof(when), "%llu",
+				 (unsigned long long)st.fuse.time);
+		fprintf(stderr, "dstack-podctl: the node is fused since %s (by pid %u uid %u %s); setup-only calls are gone until reboot\n",
+			when, st.fuse.pid, st.fuse.uid, st.fuse.comm);
+	}
+	dp_nl_close(&nl);
+}
+
 static int fail(int err)
 {
-	(void)err;
-	fprintf(stderr, "dstack-podctl: %s\n", dp_errmsg());
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "%s", dp_errmsg());
+	fprintf(stderr, "dstack-podctl: %s\n", msg);
+	if (err == -EPERM && strstr(msg, "secure mode"))
+		fused_hint();
 	return PODCTL_EXIT_FAIL;
 }
 
@@ -43,7 +73,7 @@ static const char *backend_name(uint32_t b)
 	       b == DSTACK_POD_BACKEND_SIM ? "sim" : "unknown";
 }
 
-int cmd_status(int argc, char **argv)
+int cmd_status_ioctl(int argc, char **argv)
 {
 	struct dstack_pod_version v;
 	struct dp_dev dev;
@@ -151,7 +181,7 @@ int cmd_extend(int argc, char **argv)
 	return PODCTL_EXIT_OK;
 }
 
-int cmd_log(int argc, char **argv)
+int cmd_log_securityfs(int argc, char **argv)
 {
 	const char *fmt = "text";
 	struct dp_log log;
@@ -297,22 +327,64 @@ int cmd_report(int argc, char **argv)
 
 int cmd_fuse(int argc, char **argv)
 {
+	static const char use[] =
+		"usage: dstack-podctl fuse [--binder-cgroup PATH] [--force]\n";
+	static const struct option opts[] = {
+		{ "binder-cgroup", required_argument, NULL, 'b' },
+		{ "force", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
 	uint8_t digest[DSTACK_POD_DIGEST_LEN];
 	const char *binder = NULL;
 	struct dp_dev dev;
 	uint32_t index;
-	int err;
+	int c, err, force = 0, found;
 
-	if (argc == 3 && !strcmp(argv[1], "--binder-cgroup")) {
-		binder = argv[2];
-	} else if (argc != 1) {
-		fprintf(stderr, "usage: dstack-podctl fuse [--binder-cgroup PATH]\n");
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			binder = optarg;
+			break;
+		case 'f':
+			force = 1;
+			break;
+		default:
+			fputs(use, stderr);
+			return PODCTL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fputs(use, stderr);
 		return PODCTL_EXIT_USAGE;
 	}
 	err = open_dev(&dev);
 	if (err)
 		return err;
+	{
+		struct dstack_pod_version v;
+
+		if (!dp_version(&dev, &v) && v.mode == DSTACK_POD_MODE_SECURE) {
+			dp_close(&dev);
+			return fail(dp_seterr(EALREADY, "fuse: the node is already in secure mode"));
+		}
+	}
+	found = podctl_fuse_preflight(stderr);
+	if (found && !force) {
+		dp_close(&dev);
+		fprintf(stderr, "dstack-podctl: fuse refused: %d other path%s could produce TD reports or extend RTMR3 for root after the fuse (above); remove %s, or pass --force to fuse anyway (logged)\n",
+			found, found == 1 ? "" : "s", found == 1 ? "it" : "them");
+		return PODCTL_EXIT_FAIL;
+	}
+	if (found) {
+		openlog("dstack-podctl", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_WARNING, "fuse --force by uid %u: preflight found %d competing attestation path(s); fusing anyway",
+		       (unsigned int)getuid(), found);
+		closelog();
+		fprintf(stderr, "dstack-podctl: --force: fusing despite %d finding%s (logged to syslog)\n",
+			found, found == 1 ? "" : "s");
+	}
 	err = dp_fuse(&dev, binder, digest, &index);
 	dp_close(&dev);
 	if (err)
@@ -321,4 +393,19 @@ int cmd_fuse(int argc, char **argv)
 	printf("fuse blown: secure mode; RTMR3 sealed with event #%u, digest %s\n",
 	       index, hex);
 	return PODCTL_EXIT_OK;
+}
+
+int podctl_fail(int err)
+{
+	return fail(err);
+}
+
+int podctl_fail_nodev(int err)
+{
+	return fail_nodev(err);
+}
+
+int podctl_read_file(const char *path, uint8_t *buf, size_t max, size_t *len)
+{
+	return read_file(path, buf, max, len);
 }

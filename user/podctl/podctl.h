@@ -2,6 +2,10 @@
 #ifndef DSTACK_PODCTL_H
 #define DSTACK_PODCTL_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
 /*
  * Exit codes of dstack-podctl (documented in Documentation/dstack-podctl.rst):
  *   0 success, 1 operation failed (kernel or verification said no),
@@ -19,5 +23,28 @@ int cmd_log(int argc, char **argv);
 int cmd_fuse(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_verify_quote(int argc, char **argv);
+
+/* node.c: the ioctl/securityfs forms, used when netlink is unavailable. */
+int cmd_status_ioctl(int argc, char **argv);
+int cmd_log_securityfs(int argc, char **argv);
+
+/* admin.c: netlink and Pod commands. */
+int cmd_list(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_bind(int argc, char **argv);
+int cmd_unbind(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
+int cmd_attest(int argc, char **argv);
+
+/* kmod.c: module loading (libkmod) and the fuse preflight. */
+int cmd_load(int argc, char **argv);
+int cmd_unload(int argc, char **argv);
+/* Print the findings; returns how many competing paths were found. */
+int podctl_fuse_preflight(FILE *out);
+
+/* Shared helpers. */
+int podctl_fail(int err);
+int podctl_fail_nodev(int err);
+int podctl_read_file(const char *path, uint8_t *buf, size_t max, size_t *len);
 
 #endif

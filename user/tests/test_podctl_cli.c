@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dstack-podctl's admin commands on the host, without the module: usage
+ * errors exit 2 before touching the kernel, a missing module exits 3 and
+ * says how to load it, and the fuse preflight explains itself.  The
+ * subcommands are compiled into this test directly.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "../podctl/admin.c"
+#include "../podctl/kmod.c"
+#include "../podctl/node.c"
+
+static char out_path[] = "/tmp/dp-cli-XXXXXX";
+static char captured[65536];
+
+/* Run cmd with args (NULL-terminated), capturing stdout and stderr. */
+static int run(int (*cmd)(int, char **), const char *a0, ...)
+{
+	char *argv[32];
+	int argc = 0, fd, saved_out, saved_err, rc;
+	va_list ap;
+	const char *s;
+	ssize_t n;
+
+	va_start(ap, a0);
+	for (s = a0; s && argc < 31; s = va_arg(ap, const char *))
+		argv[argc++] = (char *)s;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	fflush(stdout);
+	fflush(stderr);
+	fd = open(out_path, O_RDWR | O_TRUNC);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	rc = cmd(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	lseek(fd, 0, SEEK_SET);
+	n = read(fd, captured, sizeof(captured) - 1);
+	captured[n > 0 ? n : 0] = 0;
+	close(fd);
+	return rc;
+}
+
+#define EXPECT(rc, pat, desc, ...)					\
+	do {								\
+		int __rc = run(__VA_ARGS__, NULL);			\
+		if (!tap_ok(__rc == (rc) && strstr(captured, (pat)),	\
+			    "%s (exit %d)", (desc), __rc))		\
+			tap_diag("output: %s", captured);		\
+	} while (0)
+
+#define UID_A "0b6d4c52-6a51-4f3b-9d2e-2a8b0f0e4a11"
+
+int main(void)
+{
+	struct stat sb;
+	int fd, found;
+
+	tap_start();
+	fd = mkstemp(out_path);
+	if (fd < 0)
+		return 1;
+	close(fd);
+
+	/* Usage errors: exit 2, before any kernel call. */
+	EXPECT(2, "usage", "list --bogus", cmd_list, "list", "--bogus");
+	EXPECT(2, "usage", "monitor --count 0", cmd_monitor, "monitor", "--count", "0");
+	EXPECT(2, "usage", "monitor --count 5x", cmd_monitor, "monitor", "--count", "5x");
+	EXPECT(2, "usage", "monitor extra", cmd_monitor, "monitor", "extra");
+	EXPECT(2, "not a UUID", "log --pod garbage", cmd_log, "log", "--pod", "garbage");
+	EXPECT(2, "unknown log format", "log --format yaml", cmd_log, "log", "--format", "yaml");
+	EXPECT(2, "unknown log format", "log --pod --format raw", cmd_log, "log",
+	       "--pod", UID_A, "--format", "raw");
+	EXPECT(2, "usage", "bind without --workload", cmd_bind, "bind", "--cgroup", "/x",
+	       "--uid", UID_A);
+	EXPECT(2, "not a UUID", "bind --uid short", cmd_bind, "bind", "--cgroup", "/x",
+	       "--uid", "0b6d4c52", "--workload", "w");
+	EXPECT(2, "64 hex digits", "bind --spec-hash short", cmd_bind, "bind", "--cgroup",
+	       "/x", "--uid", UID_A, "--workload", "w", "--spec-hash", "00");
+	EXPECT(2, "annotation, apiserver", "bind --spec-source bogus", cmd_bind, "bind",
+	       "--cgroup", "/x", "--uid", UID_A, "--workload", "w", "--spec-source", "x");
+	EXPECT(2, "one of them", "unbind with neither", cmd_unbind, "unbind");
+	EXPECT(2, "one of them", "unbind with both", cmd_unbind, "unbind", "--cgroup", "/x",
+	       "--uid", UID_A);
+	EXPECT(2, "usage", "unbind extra argument", cmd_unbind, "unbind", "--uid", UID_A, "x");
+	EXPECT(2, "usage", "measure without a payload", cmd_measure, "measure", "--uid",
+	       UID_A, "name");
+	EXPECT(2, "usage", "measure with payload and --file", cmd_measure, "measure",
+	       "--uid", UID_A, "name", "p", "--file", "/etc/hostname");
+	EXPECT(2, "at most 64 bytes", "attest --nonce too long", cmd_attest, "attest",
+	       "--nonce",
+	       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	       "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff00");
+	EXPECT(2, "usage", "attest --pid 0", cmd_attest, "attest", "--pid", "0");
+	EXPECT(2, "sim or tdx", "load --backend bogus", cmd_load, "load", "--backend", "x");
+	EXPECT(2, "NAME=VALUE", "load with a bare word", cmd_load, "load", "max_pods");
+	EXPECT(2, "use --backend", "load backend=... as a parameter", cmd_load, "load",
+	       "backend=sim");
+	EXPECT(2, "usage", "unload extra", cmd_unload, "unload", "x");
+	EXPECT(2, "usage", "fuse extra", cmd_fuse, "fuse", "x");
+	EXPECT(2, "usage", "status --bogus", cmd_status, "status", "--bogus");
+
+	/* The module is not loaded on the build host. */
+	if (stat("/dev/dstack-pod", &sb) == 0) {
+		tap_diag("module loaded on this host: not-loaded checks skipped");
+	} else {
+		EXPECT(3, "load the module", "status without the module", cmd_status, "status");
+		EXPECT(3, "load the module", "list without the module", cmd_list, "list");
+		EXPECT(3, "load the module", "monitor without the module", cmd_monitor, "monitor");
+		EXPECT(3, "load the module", "log --pod without the module", cmd_log, "log",
+		       "--pod", UID_A);
+		EXPECT(3, "module loaded", "log without the module (securityfs fallback)",
+		       cmd_log, "log");
+		EXPECT(3, "load the module", "bind without the module", cmd_bind, "bind",
+		       "--cgroup", "/x", "--uid", UID_A, "--workload", "w");
+		EXPECT(3, "load the module", "attest without the module", cmd_attest, "attest");
+		EXPECT(3, "not loaded", "unload without the module", cmd_unload, "unload");
+		EXPECT(1, "No such file", "load --path of a missing directory", cmd_load,
+		       "load", "--path", "/nonexistent", "--backend", "sim");
+	}
+
+	/* The preflight explains itself either way. */
+	fflush(stdout);
+	{
+		FILE *f = fopen(out_path, "w+");
+
+		found = f ? podctl_fuse_preflight(f) : -1;
+		if (f) {
+			size_t n;
+
+			rewind(f);
+			n = fread(captured, 1, sizeof(captured) - 1, f);
+			captured[n] = 0;
+			fclose(f);
+		}
+	}
+	tap_ok(found >= 0 && (found ? strstr(captured, "preflight: /") != NULL :
+			      strstr(captured, "preflight: ok") != NULL),
+	       "fuse preflight on this host: %d finding(s), each explained", found);
+	unlink(out_path);
+	return tap_end();
+}
