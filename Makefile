@@ -110,7 +110,7 @@ check: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@KDIR=$(KDIR) ./selftests/vm/prepare
-	@./selftests/vm/run --timeout 300 -- ./scripts/demo.sh
+	@./selftests/vm/run --no-unload --timeout 300 -- ./scripts/demo.sh
 
 lint:
 	@./scripts/lint "$(KDIR)"

@@ -50,5 +50,30 @@ refused sh -c "echo setup > $SYS/fuse"
 refused sh -c "echo 2048 > /sys/module/dstack_pod/parameters/max_events"
 refused rmmod dstack_pod
 run cat $SYS/fuse
+
+CG=/sys/fs/cgroup
+RT=$CG/dstack-runtime
+A=0b6d4c52-6a51-4f3b-9d2e-2a8b0f0e4a11
+B=7f1c2e3d-4b5a-4c6d-8e7f-9a0b1c2d3e4f
+# inside CGROUP CMD...: run CMD as a process placed in CGROUP
+inside() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"; }
+
+say "6. Pods: only the runtime, in the binder cgroup, may bind them"
+mkdir -p $CG/kubepods/burstable/pod$A/ctr-web $CG/kubepods/burstable/pod$B/ctr-db
+refused $P bind --cgroup $CG/kubepods/burstable/pod$A --uid $A --workload shop/web
+run inside $RT $P bind --cgroup $CG/kubepods/burstable/pod$A --uid $A \
+	--workload shop/web --namespace shop --name web
+run inside $RT $P bind --cgroup $CG/kubepods/burstable/pod$B --uid $B \
+	--workload shop/db --namespace shop --name db
+run inside $RT $P measure --uid $A container.web "image=nginx@sha256:0a1b2c args=nginx -g daemon-off"
+run $P list
+
+say "7. Each Pod attests; the kernel, not the caller, says which Pod it is"
+run inside $CG/kubepods/burstable/pod$A/ctr-web $P attest --nonce 6e6f6e6365
+run inside $CG/kubepods/burstable/pod$B/ctr-db $P attest --nonce 6e6f6e6365
+echo "A process outside every Pod gets no identity at all:"
+refused $P attest
 echo
-echo "The node is in secure mode for the rest of its life."
+echo "The node is in secure mode for the rest of its life, and every Pod"
+echo "proves which Pod it is with a TDREPORT that only the TDX module (here,"
+echo "its simulator) can MAC: the next step turns it into a signed quote."
