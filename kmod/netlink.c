@@ -58,6 +58,25 @@ int dp_nl_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 	return skb->len;
 }
 
+/* Who blew the fuse, and the binder; nothing in setup mode.  dp.lock held. */
+static int dp_nl_fill_fuse(struct sk_buff *msg, char *path)
+{
+	lockdep_assert_held(&dp.lock);
+	if (dp.mode != DSTACK_POD_MODE_SECURE)
+		return 0;
+	if (nla_put_u64_64bit(msg, DSTACK_POD_A_FUSE_TIME, dp.fuse_time,
+			      DSTACK_POD_A_PAD) ||
+	    nla_put_u32(msg, DSTACK_POD_A_FUSE_PID, dp.fuse_pid) ||
+	    nla_put_u32(msg, DSTACK_POD_A_FUSE_UID, dp.fuse_uid) ||
+	    nla_put_string(msg, DSTACK_POD_A_FUSE_COMM, dp.fuse_comm))
+		return -EMSGSIZE;
+	if (dp.binder &&
+	    (cgroup_path(dp.binder, path, DSTACK_POD_CGROUP_PATH_MAX) < 0 ||
+	     nla_put_string(msg, DSTACK_POD_A_BINDER_PATH, path)))
+		return -EMSGSIZE;
+	return 0;
+}
+
 static int dp_nl_status_fill(struct sk_buff *msg, char *path)
 {
 	u8 rep_zero[DSTACK_POD_REPORTDATA_LEN] = { 0 };
@@ -84,18 +103,8 @@ static int dp_nl_status_fill(struct sk_buff *msg, char *path)
 	mutex_lock(&dp.lock);
 	if (nla_put_u32(msg, DSTACK_POD_A_MODE, dp.mode) ||
 	    nla_put_u32(msg, DSTACK_POD_A_EVENT_COUNT, dp.log.count) ||
-	    nla_put_u32(msg, DSTACK_POD_A_MAX_EVENTS, dp.log.max))
-		goto unlock;
-	if (dp.mode == DSTACK_POD_MODE_SECURE &&
-	    (nla_put_u64_64bit(msg, DSTACK_POD_A_FUSE_TIME, dp.fuse_time,
-			       DSTACK_POD_A_PAD) ||
-	     nla_put_u32(msg, DSTACK_POD_A_FUSE_PID, dp.fuse_pid) ||
-	     nla_put_u32(msg, DSTACK_POD_A_FUSE_UID, dp.fuse_uid) ||
-	     nla_put_string(msg, DSTACK_POD_A_FUSE_COMM, dp.fuse_comm)))
-		goto unlock;
-	if (dp.binder &&
-	    (cgroup_path(dp.binder, path, DSTACK_POD_CGROUP_PATH_MAX) < 0 ||
-	     nla_put_string(msg, DSTACK_POD_A_BINDER_PATH, path)))
+	    nla_put_u32(msg, DSTACK_POD_A_MAX_EVENTS, dp.log.max) ||
+	    dp_nl_fill_fuse(msg, path))
 		goto unlock;
 	err = 0;
 unlock:
@@ -218,14 +227,23 @@ void dp_nl_notify_send(struct sk_buff *msg, void *hdr, int fill_err)
 	genlmsg_multicast(&dp_nl_family, msg, 0, 0, GFP_KERNEL);
 }
 
-/* An RTMR3 event (extend or fuse) was measured. */
+/* An RTMR3 event was measured (extend), or the fuse blown; dp.lock held. */
 void dp_nl_notify_event(u32 kind, const struct dp_event *ev)
 {
 	void *hdr;
 	struct sk_buff *msg = dp_nl_notify_new(kind, &hdr);
+	char *path;
+	int err;
 
-	if (msg)
-		dp_nl_notify_send(msg, hdr, dp_nl_fill_event(msg, ev));
+	if (!msg)
+		return;
+	err = dp_nl_fill_event(msg, ev);
+	if (!err && kind == DSTACK_POD_NOTIFY_FUSE) {
+		path = kmalloc(DSTACK_POD_CGROUP_PATH_MAX, GFP_KERNEL);
+		err = path ? dp_nl_fill_fuse(msg, path) : -ENOMEM;
+		kfree(path);
+	}
+	dp_nl_notify_send(msg, hdr, err);
 }
 
 int dp_nl_init(void)

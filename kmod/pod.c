@@ -242,7 +242,12 @@ int dp_pods_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 	mutex_lock(&dp_pods.lock);
 	pod = rhashtable_lookup_fast(&dp_pods.by_uid, uid, dp_uid_params);
 	if (!pod || (cb->args[1] && cb->args[1] != pod->generation)) {
-		ret = cb->args[1] ? 0 : -ENOENT;
+		/* A rebind between two parts ends the dump quietly. */
+		ret = 0;
+		if (!cb->args[1]) {
+			NL_SET_ERR_MSG(cb->extack, "no bound Pod has this pod_uid");
+			ret = -ENOENT;
+		}
 	} else {
 		cb->args[1] = pod->generation;
 		ret = dp_nl_dump_log(skb, cb, &pod->log);

@@ -103,7 +103,7 @@ pmr=$($P list --json | grep $UA | sed 's/.*"pmr":"\([0-9a-f]*\)".*/\1/')
 expect 0 "^replayed PMR $pmr$" "log --pod: replay equals the Pod's PMR from list" $P log --pod $UA
 json event 2 "log --pod --format json: 2 JSON lines" $P log --pod $UA --format json
 json dstack 2 "log --pod --format dstack: 2 dstack lines" $P log --pod $UA --format dstack
-expect 1 "no such Pod" "log --pod of an unbound uid: exit 1" $P log --pod $UC
+expect 1 "no bound Pod" "log --pod of an unbound uid: exit 1" $P log --pod $UC
 expect 2 "not a UUID" "log --pod garbage: exit 2" $P log --pod garbage
 $P extend platform.kubelet v1.31.2 >/dev/null
 rtmr3=$($P status --json | sed -n 's/.*"rtmr3":"\([0-9a-f]*\)".*/\1/p')

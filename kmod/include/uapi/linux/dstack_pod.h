@@ -371,8 +371,8 @@ struct dstack_pod_pod_log {
 
 /*
  * Generic netlink family "dstack_pod" (Documentation/netlink/specs/
- * dstack_pod.yaml).  Every command and the "events" group need
- * CAP_SYS_ADMIN (commands: GENL_ADMIN_PERM, i.e. CAP_NET_ADMIN too).
+ * dstack_pod.yaml).  Commands need CAP_NET_ADMIN (GENL_ADMIN_PERM); the
+ * "events" group needs CAP_SYS_ADMIN where the kernel supports the check.
  */
 #define DSTACK_POD_GENL_NAME		"dstack_pod"
 #define DSTACK_POD_GENL_VERSION		1
@@ -407,7 +407,8 @@ enum dstack_pod_cmd {
  * @DSTACK_POD_NOTIFY_POD_EXTEND: a Pod event was measured (Pod and event
  *	attributes follow)
  * @DSTACK_POD_NOTIFY_EXTEND: an RTMR3 event was measured (event attributes)
- * @DSTACK_POD_NOTIFY_FUSE: the fuse was blown (event and fuse attributes)
+ * @DSTACK_POD_NOTIFY_FUSE: the fuse was blown (event attributes, and
+ *	FUSE_TIME, FUSE_PID, FUSE_UID, FUSE_COMM, BINDER_PATH if any)
  */
 enum dstack_pod_notify {
 	DSTACK_POD_NOTIFY_BIND = 1,
