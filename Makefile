@@ -73,7 +73,7 @@ $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
 
 # Host unit tests run under ASan/UBSan.
-$(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h)
+$(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h) $(PODCTL_SRCS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(SAN) -Iuser/tests -o $@ $< $(LIB_SAN) $(USER_LDLIBS)
 

@@ -16,6 +16,8 @@
 
 #include <linux/dstack_pod.h>
 
+#include "hex.h"
+
 struct nl_sock;
 
 #define DP_SYSFS_DIR		"/sys/class/misc/dstack-pod"
@@ -147,9 +149,6 @@ int dp_fuse_payload_parse(const uint8_t *p, size_t len,
 int dp_log_events_digest(const struct dp_log *log, size_t count,
 			 uint8_t out[DSTACK_POD_DIGEST_LEN]);
 
-/* Hex helpers. */
-void dp_hex(const uint8_t *p, size_t len, char *out);
-int dp_unhex(const char *s, uint8_t *out, size_t max, size_t *len);
 
 /*
  * Generic netlink family "dstack_pod" (admin only: CAP_SYS_ADMIN).

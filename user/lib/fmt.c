@@ -13,17 +13,6 @@
 
 #include "dstackpod.h"
 
-static int dp_xdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int dp_uuid_parse(const char *s, uint8_t out[DSTACK_POD_UID_LEN])
 {
 	size_t i, o = 0;
@@ -41,8 +30,8 @@ int dp_uuid_parse(const char *s, uint8_t out[DSTACK_POD_UID_LEN])
 			i++;
 			continue;
 		}
-		hi = dp_xdigit((unsigned char)s[i]);
-		lo = dp_xdigit((unsigned char)s[i + 1]);
+		hi = dp_hexdigit((unsigned char)s[i]);
+		lo = dp_hexdigit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return dp_seterr(EINVAL, "\"%s\" is not a UUID (hex digit expected at offset %zu)",
 					 s, hi < 0 ? i : i + 1);

@@ -15,6 +15,7 @@
 #ifndef DSTACK_POD_QUOTE_H
 #define DSTACK_POD_QUOTE_H
 
+#include "hex.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,12 +120,6 @@ struct dp_quote {
  */
 int dp_quote_parse(const uint8_t *buf, size_t len, struct dp_quote *q,
 		   char *err, size_t errlen);
-
-/* Lower-case hex of len bytes into out (size >= 2*len+1). */
-void dp_hex_lower(const uint8_t *in, size_t len, char *out);
-
-/* Parse exactly want bytes of hex (either case). 0 ok, -1 bad. */
-int dp_unhex_exact(const char *hex, uint8_t *out, size_t want);
 
 /* Format an error into a caller's buffer (which may be NULL). */
 void dp_fmt_err(char *err, size_t errlen, const char *fmt, ...)

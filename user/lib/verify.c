@@ -723,8 +723,8 @@ static int check_platform_tcb(struct dp_verdict *v, struct dp_collateral *c,
 	if (memcmp(fmspc, e->fmspc, 6)) {
 		char a[13], b[13];
 
-		dp_hex_lower(e->fmspc, 6, a);
-		dp_hex_lower(fmspc, 6, b);
+		dp_hex(e->fmspc, 6, a);
+		dp_hex(fmspc, 6, b);
 		add_check(v, "tcb.platform", 0,
 			  "FMSPC mismatch: PCK certificate %s, TCB info %s", a, b);
 		return -1;
@@ -1105,8 +1105,8 @@ static void expect(struct dp_verdict *v, const char *name, const uint8_t *got,
 		add_check(v, name, 1, "matches");
 		return;
 	}
-	dp_hex_lower(got, len, hg);
-	dp_hex_lower(want, len, hw);
+	dp_hex(got, len, hg);
+	dp_hex(want, len, hw);
 	add_check(v, name, 0, "got %.40s..., expected %.40s...", hg, hw);
 }
 
@@ -1305,7 +1305,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	{
 		char f[13];
 
-		dp_hex_lower(ext.fmspc, 6, f);
+		dp_hex(ext.fmspc, 6, f);
 		add_check(v, "pck.extensions", 1, "FMSPC %s, PCESVN %u", f,
 			  ext.pcesvn);
 	}

@@ -16,7 +16,7 @@ static void put_hex(json_object *o, const char *key, const uint8_t *p,
 
 	if (len > 128)
 		return;
-	dp_hex_lower(p, len, buf);
+	dp_hex(p, len, buf);
 	json_object_object_add(o, key, json_object_new_string(buf));
 }
 
@@ -42,7 +42,7 @@ static json_object *measurements(const struct dp_quote *q)
 	for (i = 0; r && i < 4; i++) {
 		char buf[97];
 
-		dp_hex_lower(b->rtmr[i], 48, buf);
+		dp_hex(b->rtmr[i], 48, buf);
 		json_object_array_add(r, json_object_new_string(buf));
 	}
 	json_object_object_add(m, "rtmr", r);

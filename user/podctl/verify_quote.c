@@ -133,13 +133,13 @@ static void print_text(const struct dp_verdict *v)
 		char h[129];
 		int r;
 
-		dp_hex_lower(v->quote.body.mrtd, 48, h);
+		dp_hex(v->quote.body.mrtd, 48, h);
 		printf("mrtd: %s\n", h);
 		for (r = 0; r < 4; r++) {
-			dp_hex_lower(v->quote.body.rtmr[r], 48, h);
+			dp_hex(v->quote.body.rtmr[r], 48, h);
 			printf("rtmr%d: %s\n", r, h);
 		}
-		dp_hex_lower(v->quote.body.report_data, 64, h);
+		dp_hex(v->quote.body.report_data, 64, h);
 		printf("report_data: %s\n", h);
 	}
 	if (f)

@@ -805,7 +805,7 @@ static char *crl_hex(X509 *issuer, EVP_PKEY *key, time_t from, time_t until)
 	if (n > 0) {
 		hex = malloc(2 * (size_t)n + 1);
 		if (hex)
-			dp_hex_lower(der, (size_t)n, hex);
+			dp_hex(der, (size_t)n, hex);
 	} else {
 		ssl_fail("CRL");
 	}
@@ -823,7 +823,7 @@ static int add_signed(json_object *o, const char *key, const char *sigkey,
 
 	if (!doc || sign_raw(signer, doc, strlen(doc), sig))
 		return -1;
-	dp_hex_lower(sig, 64, hex);
+	dp_hex(sig, 64, hex);
 	json_object_object_add(o, key, json_object_new_string(doc));
 	json_object_object_add(o, sigkey, json_object_new_string(hex));
 	return 0;
@@ -1011,7 +1011,7 @@ static int serve(struct sim *s, int fd)
 			code = DP_QGS_ERR_UNEXPECTED;
 			logmsg("quote generation failed");
 		} else {
-			dp_hex_lower(rep + DP_TDREPORT_REPORTDATA, 8, rd);
+			dp_hex(rep + DP_TDREPORT_REPORTDATA, 8, rd);
 			logmsg("quote of %zu bytes issued (report_data %s...)%s",
 			       qlen, rd, s->verify_report ? "" :
 			       " -- WITHOUT checking the report MAC");

@@ -228,7 +228,7 @@ static inline char *fg_crl_hex(X509_CRL *c)
 	int n = i2d_X509_CRL(c, &der);
 	char *hex = malloc(2 * (size_t)n + 1);
 
-	dp_hex_lower(der, (size_t)n, hex);
+	dp_hex(der, (size_t)n, hex);
 	OPENSSL_free(der);
 	return hex;
 }
@@ -415,11 +415,11 @@ static inline char *fg_collateral(struct forge *f, const char *real_json,
 	out = json_object_new_object();
 	json_object_object_add(out, "tcb_info", json_object_new_string(tcb_info));
 	fg_sign_raw(f->tcb_key, tcb_info, strlen(tcb_info), sig);
-	dp_hex_lower(sig, 64, hex);
+	dp_hex(sig, 64, hex);
 	json_object_object_add(out, "tcb_info_signature", json_object_new_string(hex));
 	json_object_object_add(out, "qe_identity", json_object_new_string(qe_id));
 	fg_sign_raw(f->tcb_key, qe_id, strlen(qe_id), sig);
-	dp_hex_lower(sig, 64, hex);
+	dp_hex(sig, 64, hex);
 	json_object_object_add(out, "qe_identity_signature", json_object_new_string(hex));
 	s = fg_pem(f->tcb, f->root, NULL, NULL);
 	json_object_object_add(out, "tcb_info_issuer_chain", json_object_new_string(s));

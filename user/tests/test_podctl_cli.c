@@ -12,43 +12,17 @@
 #include "../podctl/admin.c"
 #include "../podctl/kmod.c"
 #include "../podctl/node.c"
+#include "capture.h"
 
-static char out_path[] = "/tmp/dp-cli-XXXXXX";
-static char captured[65536];
-
-/* Run cmd with args (NULL-terminated), capturing stdout and stderr. */
+/* Run cmd with args (NULL-terminated, a0 = argv[0]), capturing its output. */
 static int run(int (*cmd)(int, char **), const char *a0, ...)
 {
-	char *argv[32];
-	int argc = 0, fd, saved_out, saved_err, rc;
 	va_list ap;
-	const char *s;
-	ssize_t n;
+	int rc;
 
 	va_start(ap, a0);
-	for (s = a0; s && argc < 31; s = va_arg(ap, const char *))
-		argv[argc++] = (char *)s;
+	rc = capture_run(cmd, a0, va_arg(ap, const char *), ap);
 	va_end(ap);
-	argv[argc] = NULL;
-
-	fflush(stdout);
-	fflush(stderr);
-	fd = open(out_path, O_RDWR | O_TRUNC);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	rc = cmd(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, captured, sizeof(captured) - 1);
-	captured[n > 0 ? n : 0] = 0;
-	close(fd);
 	return rc;
 }
 

@@ -9,44 +9,17 @@
 #include "tap.h"
 #include "quote_forge.h"
 #include "../podctl/verify_quote.c"
+#include "capture.h"
 
-static char out_path[] = "/tmp/dp-vq-XXXXXX";
-static char captured[65536];
-
-/* Run verify-quote with args (NULL-terminated), capturing stdout/stderr. */
+/* Run verify-quote with args (NULL-terminated), capturing its output. */
 static int run(const char *a0, ...)
 {
-	char *argv[32];
-	int argc = 0, fd, saved_out, saved_err, rc;
 	va_list ap;
-	const char *s;
-	ssize_t n;
+	int rc;
 
-	argv[argc++] = (char *)"verify-quote";
 	va_start(ap, a0);
-	for (s = a0; s && argc < 31; s = va_arg(ap, const char *))
-		argv[argc++] = (char *)s;
+	rc = capture_run(cmd_verify_quote, "verify-quote", a0, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-
-	fflush(stdout);
-	fflush(stderr);
-	fd = open(out_path, O_RDWR | O_TRUNC);
-	saved_out = dup(1);
-	saved_err = dup(2);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	rc = cmd_verify_quote(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	lseek(fd, 0, SEEK_SET);
-	n = read(fd, captured, sizeof(captured) - 1);
-	captured[n > 0 ? n : 0] = 0;
-	close(fd);
 	return rc;
 }
 
@@ -76,8 +49,8 @@ int main(void)
 	snprintf(root, sizeof(root), "%s/%s", td_dir(), TD_ROOT_DER);
 	buf = td_read(TD_QUOTE_V4, &len);
 	dp_quote_parse(buf, len, &p, NULL, 0);
-	dp_hex_lower(p.body.mrtd, 48, mrtd);
-	dp_hex_lower(p.body.report_data, 64, rd);
+	dp_hex(p.body.mrtd, 48, mrtd);
+	dp_hex(p.body.report_data, 64, rd);
 
 	rc = run(q, "--collateral", c, "--now", "2025-07-01T00:00:00Z", "--json", NULL);
 	tap_ok(rc == 0, "v4 + collateral at 2025-07-01: exit 0 (got %d)", rc);
