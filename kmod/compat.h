@@ -119,8 +119,9 @@ static inline int dp_tdx_verify_report(u8 *reportmac)
 
 /*
  * The struct pid behind a pidfd.  pidfds are anon-inode files named
- * "[pidfd]" before v6.9 and pidfs files from v6.9; both keep the struct pid
- * in ->private_data.  The kernel's own pidfd_pid() is not exported.
+ * "[pidfd]" before v6.9, with the struct pid in ->private_data, and pidfs
+ * files from v6.9, with it in the inode's ->i_private.  The kernel's own
+ * pidfd_pid() is not exported.
  */
 #define DP_PIDFS_MAGIC		0x50494446
 
@@ -128,9 +129,10 @@ static inline struct pid *dp_pidfd_pid(struct file *file)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 
-	if (sb->s_magic == DP_PIDFS_MAGIC ||
-	    (sb->s_magic == ANON_INODE_FS_MAGIC &&
-	     !strcmp(file->f_path.dentry->d_name.name, "[pidfd]")))
+	if (sb->s_magic == DP_PIDFS_MAGIC)
+		return file_inode(file)->i_private;
+	if (sb->s_magic == ANON_INODE_FS_MAGIC &&
+	    !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
 		return file->private_data;
 	return ERR_PTR(-EBADF);
 }
@@ -138,13 +140,33 @@ static inline struct pid *dp_pidfd_pid(struct file *file)
 /*
  * Subscribing to a generic netlink group needs CAP_SYS_ADMIN where the
  * kernel can say so (GENL_MCAST_CAP_SYS_ADMIN, v6.6 and backports such as
- * Debian's 6.1); elsewhere only the commands are admin-only.
+ * Debian's 6.1); elsewhere the family has no group at all.
  */
 #include <net/genetlink.h>
 #ifdef GENL_MCAST_CAP_SYS_ADMIN
 #define DP_GENL_MCAST_ADMIN	GENL_MCAST_CAP_SYS_ADMIN
+#define DP_HAVE_ADMIN_MCAST	1
 #else
+/* Anyone could join the group: offer no group and send no notifications. */
 #define DP_GENL_MCAST_ADMIN	0
+#define DP_HAVE_ADMIN_MCAST	0
+#endif
+
+/* Request attributes of a dump: genl_info_dump() from v6.6 (Kbuild probe). */
+static inline struct nlattr **dp_genl_dump_attrs(struct netlink_callback *cb)
+{
+#ifdef DP_HAVE_GENL_INFO_DUMP
+	return genl_info_dump(cb)->attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/* <asm/unaligned.h> moved to <linux/unaligned.h> in v6.12 (Kbuild probe). */
+#ifdef DP_HAVE_LINUX_UNALIGNED
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
 #endif
 
 #endif /* DSTACK_POD_COMPAT_H */

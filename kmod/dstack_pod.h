@@ -137,7 +137,7 @@ void *dp_nl_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
 int dp_nl_fill_event(struct sk_buff *skb, const struct dp_event *ev);
 int dp_nl_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 		   struct dp_log *log);
-struct sk_buff *dp_nl_notify_new(u32 kind, void **hdr);
+struct sk_buff *dp_nl_notify_new(u32 kind, size_t extra, void **hdr);
 void dp_nl_notify_send(struct sk_buff *msg, void *hdr, int fill_err);
 void dp_nl_notify_event(u32 kind, const struct dp_event *ev);
 

@@ -391,7 +391,8 @@ int dp_fuse_blow(int binder_fd, struct dstack_pod_fuse *out)
 		err = cgroup_path(cgrp, path, DSTACK_POD_CGROUP_PATH_MAX);
 		if (err < 0)
 			goto out;
-		if (err >= DSTACK_POD_CGROUP_PATH_MAX) {
+		/* The whole payload must stay within the event payload limit. */
+		if (err > DSTACK_POD_EVENT_PAYLOAD_MAX - (int)sizeof(*hdr)) {
 			err = -ENAMETOOLONG;
 			goto out;
 		}
@@ -554,15 +555,15 @@ static int __init dp_init(void)
 	err = dp_measure_init();
 	if (err)
 		goto err_log;
-	err = dp_nl_init();
-	if (err)
-		goto err_log;
 	err = dp_pods_init();
 	if (err)
-		goto err_nl;
-	err = dp_securityfs_init();
+		goto err_log;
+	err = dp_nl_init();
 	if (err)
 		goto err_pods;
+	err = dp_securityfs_init();
+	if (err)
+		goto err_nl;
 	err = misc_register(&dp_misc);
 	if (err)
 		goto err_securityfs;
@@ -573,10 +574,10 @@ static int __init dp_init(void)
 
 err_securityfs:
 	dp_securityfs_exit();
-err_pods:
-	dp_pods_exit();
 err_nl:
 	dp_nl_exit();
+err_pods:
+	dp_pods_exit();
 err_log:
 	dp_log_destroy(&dp.log);
 	dp_crypto_exit();
@@ -589,8 +590,8 @@ static void __exit dp_exit(void)
 {
 	misc_deregister(&dp_misc);
 	dp_securityfs_exit();
-	dp_pods_exit();
 	dp_nl_exit();
+	dp_pods_exit();
 	dp_log_destroy(&dp.log);
 	if (dp.binder)
 		cgroup_put(dp.binder);

@@ -55,6 +55,9 @@ int dp_nl_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 		genlmsg_end(skb, hdr);
 	}
 	cb->args[0] = i;
+	/* Not even one event fits the reader's buffer: say so. */
+	if (i < count && !skb->len)
+		return -EMSGSIZE;
 	return skb->len;
 }
 
@@ -145,8 +148,7 @@ err:
 
 static int dp_nl_event_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	const struct genl_dumpit_info *info = genl_dumpit_info(cb);
-	struct nlattr *uid = info->attrs[DSTACK_POD_A_POD_UID];
+	struct nlattr *uid = dp_genl_dump_attrs(cb)[DSTACK_POD_A_POD_UID];
 
 	if (uid)
 		return dp_pods_dump_log(skb, cb, nla_data(uid));
@@ -185,25 +187,27 @@ static struct genl_family dp_nl_family __ro_after_init = {
 	.ops = dp_nl_ops,
 	.n_ops = ARRAY_SIZE(dp_nl_ops),
 	.mcgrps = dp_nl_mcgrps,
-	.n_mcgrps = ARRAY_SIZE(dp_nl_mcgrps),
+	/* No group where the kernel cannot keep it for admins (compat.h). */
+	.n_mcgrps = DP_HAVE_ADMIN_MCAST ? ARRAY_SIZE(dp_nl_mcgrps) : 0,
 };
 
 /**
  * dp_nl_notify_new() - start a notification, if anyone listens
  * @kind: enum dstack_pod_notify
+ * @extra: room needed beyond the fixed attributes (payload, path)
  * @hdr: receives the message header for dp_nl_notify_send()
  *
  * Return: the message to fill, or NULL (no listener, or no memory: the
  * state change itself never fails because of a notification).
  */
-struct sk_buff *dp_nl_notify_new(u32 kind, void **hdr)
+struct sk_buff *dp_nl_notify_new(u32 kind, size_t extra, void **hdr)
 {
 	struct sk_buff *msg;
 
-	if (!READ_ONCE(dp_nl_registered) ||
+	if (!DP_HAVE_ADMIN_MCAST || !READ_ONCE(dp_nl_registered) ||
 	    !genl_has_listeners(&dp_nl_family, &init_net, 0))
 		return NULL;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = genlmsg_new(NLMSG_GOODSIZE + extra, GFP_KERNEL);
 	if (!msg)
 		return NULL;
 	*hdr = genlmsg_put(msg, 0, 0, &dp_nl_family, 0, DSTACK_POD_CMD_NOTIFY);
@@ -231,7 +235,8 @@ void dp_nl_notify_send(struct sk_buff *msg, void *hdr, int fill_err)
 void dp_nl_notify_event(u32 kind, const struct dp_event *ev)
 {
 	void *hdr;
-	struct sk_buff *msg = dp_nl_notify_new(kind, &hdr);
+	struct sk_buff *msg = dp_nl_notify_new(kind, ev->payload_len +
+					       DSTACK_POD_CGROUP_PATH_MAX, &hdr);
 	char *path;
 	int err;
 

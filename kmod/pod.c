@@ -62,6 +62,7 @@ MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 1..65536 (lo
  * @generation: bind generation
  * @dead: the cgroup was removed; the reaper unbinds it
  * @seq: guards @tmpl's PMR fields and @midstate for lock-free readers
+ *	(a seqlock of its own: readers never wait for dp_pods.lock)
  * @attests: attestations served
  * @log: the Pod's event log (writers and readers hold dp_pods.lock)
  * @tmpl: the claims up to DP_CLAIMS_FIXED: identity, generation, cgroup id
@@ -80,7 +81,7 @@ struct dp_pod {
 	u64 cgroup_id;
 	u64 generation;
 	bool dead;
-	seqcount_mutex_t seq;
+	seqlock_t seq;
 	atomic64_t attests;
 	struct dp_log log;
 	struct dstack_pod_claims tmpl;
@@ -188,7 +189,8 @@ static void dp_pod_notify(u32 kind, const struct dp_pod *pod,
 	void *hdr;
 	int err;
 
-	msg = dp_nl_notify_new(kind, &hdr);
+	msg = dp_nl_notify_new(kind, DSTACK_POD_CGROUP_PATH_MAX +
+			       (ev ? ev->payload_len : 0), &hdr);
 	if (!msg)
 		return;
 	path = kmalloc(DSTACK_POD_CGROUP_PATH_MAX, GFP_KERNEL);
@@ -219,6 +221,12 @@ int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb)
 			break;
 		if (dp_pod_fill(skb, pod, path)) {
 			genlmsg_cancel(skb, hdr);
+			/* Not even one fits: an error, not a silent end. */
+			if (!skb->len) {
+				mutex_unlock(&dp_pods.lock);
+				kfree(path);
+				return -EMSGSIZE;
+			}
 			break;
 		}
 		genlmsg_end(skb, hdr);
@@ -375,7 +383,8 @@ static void dp_probe_rmdir(void *data, struct cgroup *cgrp, const char *path)
 
 	rcu_read_lock();
 	pod = rhashtable_lookup(&dp_pods.by_cgroup, &id, dp_cgroup_params);
-	if (pod)
+	/* Ids are unique per hierarchy only: a v1 rmdir may share the id. */
+	if (pod && pod->cgrp == cgrp)
 		dp_pod_mark_dead(pod);
 	rcu_read_unlock();
 }
@@ -487,7 +496,7 @@ static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
 	strscpy_pad(c->pod_namespace, arg->pod_namespace,
 		    sizeof(c->pod_namespace));
 	strscpy_pad(c->pod_name, arg->pod_name, sizeof(c->pod_name));
-	seqcount_mutex_init(&pod->seq, &dp_pods.lock);
+	seqlock_init(&pod->seq);
 	atomic64_set(&pod->attests, 0);
 	dp_log_init(&pod->log, max_pod_events);
 	return pod;
@@ -681,11 +690,11 @@ static int dp_pmr_extend(void *ctx, const u8 *digest)
 	err = dp_sha512_midstate(c, DP_CLAIMS_FIXED, state);
 	if (err)
 		goto out;
-	write_seqcount_begin(&pod->seq);
+	write_seqlock(&pod->seq);
 	memcpy(pod->tmpl.pmr, c->pmr, sizeof(c->pmr));
 	pod->tmpl.pmr_events = c->pmr_events;
 	memcpy(pod->midstate, state, crypto_shash_statesize(dp_sha512_tfm()));
-	write_seqcount_end(&pod->seq);
+	write_sequnlock(&pod->seq);
 out:
 	kfree(state);
 	kfree(c);
@@ -753,10 +762,10 @@ static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
 	}
 	desc->tfm = dp_sha512_tfm();
 	do {
-		seq = read_seqcount_begin(&pod->seq);
+		seq = read_seqbegin(&pod->seq);
 		memcpy(c, &pod->tmpl, DP_CLAIMS_FIXED);
 		err = crypto_shash_import(desc, pod->midstate);
-	} while (read_seqcount_retry(&pod->seq, seq));
+	} while (read_seqretry(&pod->seq, seq));
 	atomic64_inc(&pod->attests);
 	rcu_read_unlock();
 	if (err)
@@ -795,22 +804,22 @@ static long dp_attest(void __user *argp, bool mediated)
 		goto out;
 
 	if (mediated) {
+		struct file *file;
 		struct pid *pid;
-		struct fd f;
 
 		mutex_lock(&dp_pods.lock);
 		err = dp_binder_allowed();
 		mutex_unlock(&dp_pods.lock);
 		if (err)
 			goto out;
-		f = fdget(arg->pidfd);
+		file = fget(arg->pidfd);
 		err = -EBADF;
-		if (!f.file)
+		if (!file)
 			goto out;
-		pid = dp_pidfd_pid(f.file);
-		task = IS_ERR(pid) ? NULL : get_pid_task(pid, PIDTYPE_PID);
+		pid = dp_pidfd_pid(file);
+		task = IS_ERR_OR_NULL(pid) ? NULL : get_pid_task(pid, PIDTYPE_PID);
 		err = IS_ERR(pid) ? PTR_ERR(pid) : -ESRCH;
-		fdput(f);
+		fput(file);
 		if (!task)
 			goto out;
 		err = dp_claims_of(task, arg, rd);

@@ -28,9 +28,8 @@
 #include <linux/mutex.h>
 #include <linux/random.h>
 #include <linux/string.h>
-#include <asm/unaligned.h>
-
 #include "backend.h"
+#include "compat.h"
 
 #define DP_SIM_MRTD		"dstack-pod SIMULATED TD -- NOT FOR PRODUCTION --"
 #define DP_SIM_TD_ATTRIBUTES	(DP_TD_ATTR_DEBUG | DP_TD_ATTR_SEPT_VE_DISABLE)

@@ -222,6 +222,18 @@ wait $m1
 r1=$?
 [ $r1 = 0 ] && ok "monitor: SIGTERM ends it cleanly (exit 0)" || notok "monitor after SIGTERM: exit $r1"
 
+# ---- a 4 KiB event: notified and dumped whole ----
+head -c 4096 /dev/zero | tr '\0' 'a' > /tmp/big4k
+timeout 30 $P monitor --count 1 >/tmp/monbig.out 2>/tmp/monbig.err &
+mp=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q monitoring /tmp/monbig.err; do sleep 0.1; i=$((i + 1)); done
+check "extend with a 4096-byte payload" $P extend platform.big --file /tmp/big4k
+wait $mp
+r=$?
+[ $r = 0 ] && grep -q "platform.big" /tmp/monbig.out && ok "monitor: the 4096-byte event is delivered" || { notok "monitor: 4096-byte event (exit $r)"; sed 's/^/# /' /tmp/monbig.out /tmp/monbig.err; }
+expect 0 "platform.big" "log (netlink): the 4096-byte event is dumped" $P log --format dstack
+
 # ---- monitor: bind, pod_extend, extend, unbind, fuse in order ----
 rm -f /tmp/mon.out /tmp/mon.err /tmp/monj.out /tmp/monj.err
 $P monitor --count 5 >/tmp/mon.out 2>/tmp/mon.err &

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -563,6 +564,66 @@ static void test_cgroup_removed(void)
 	tap_ok(wait_pods(before), "removal: released again");
 }
 
+/*
+ * cgroup ids are unique per hierarchy only: removing a cgroup v1 directory
+ * whose id equals a bound Pod's (v2) cgroup id must not release the Pod.
+ */
+#define V1_DIRS		600
+#define UID_E		"e5e5e5e5-2222-4333-8444-555566667777"
+
+static void test_v1_rmdir(void)
+{
+	static unsigned long ids[V1_DIRS];
+	const char *v1 = "/tmp/v1-hier";
+	char path[128], before[32], after[32];
+	struct dp_dev dev = { .fd = fd };
+	int i, j, n = 0, hit = -1, tries;
+	struct stat st;
+
+	mkdir(v1, 0755);
+	if (!tap_success(mount("cgroup", v1, "cgroup", 0, "none,name=dpx"),
+			 "v1: a named cgroup v1 hierarchy mounts"))
+		return;
+	for (n = 0; n < V1_DIRS; n++) {
+		snprintf(path, sizeof(path), "%s/d%d", v1, n);
+		if (mkdir(path, 0755) || stat(path, &st))
+			break;
+		ids[n] = st.st_ino;
+	}
+	/* Make v2 cgroups until one's id is also a v1 cgroup's id. */
+	mkdirs(CG "/v1clash");
+	for (tries = 0; tries < 40 && hit < 0; tries++) {
+		snprintf(path, sizeof(path), CG "/v1clash/c%d", tries);
+		if (mkdir(path, 0755) || stat(path, &st))
+			break;
+		for (j = 0; j < n && hit < 0; j++)
+			if (ids[j] == st.st_ino)
+				hit = j;
+	}
+	if (tap_ok(hit >= 0, "v1: a v2 cgroup shares its id %lu with a v1 cgroup",
+		   (unsigned long)st.st_ino)) {
+		tap_success(bind_pod(path, UID_E, "tenant-e/clash", 7, NULL),
+			    "v1: bind a Pod to that v2 cgroup");
+		dp_sysfs_read("pods", before, sizeof(before));
+		snprintf(path, sizeof(path), "%s/d%d", v1, hit);
+		tap_success(rmdir(path), "v1: remove the v1 cgroup with the same id");
+		usleep(300000);
+		dp_sysfs_read("pods", after, sizeof(after));
+		tap_ok(!strcmp(before, after), "v1: the Pod stays bound (%s -> %s)",
+		       before, after);
+		dp_unbind(&dev, NULL, UID_E);
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/d%d", v1, i);
+		rmdir(path);
+	}
+	umount(v1);
+	while (tries-- > 0) {
+		snprintf(path, sizeof(path), CG "/v1clash/c%d", tries);
+		rmdir(path);
+	}
+}
+
 static void test_max_pods(void)
 {
 	char path[128], uid[40], cur[32];
@@ -689,6 +750,7 @@ int main(int argc, char **argv)
 	test_mediated();
 	test_unbind_rebind();
 	test_cgroup_removed();
+	test_v1_rmdir();
 	test_max_pods();
 	test_stress();
 	test_fuse_overlap();
