@@ -627,14 +627,22 @@ static int write_out(const char *dir, const char *name, const void *p,
 
 int cmd_attest(int argc, char **argv)
 {
-	static const char use[] = "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]";
+	static const char use[] = "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
+		"       dstack-podctl attest --quote [--pid PID] [--nonce HEX] [--qgs unix:PATH|vsock:CID:PORT]\n"
+		"           [--dstack-event-log GETQUOTE.json] [--timings] -o BUNDLE.json";
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "nonce", required_argument, NULL, 'n' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quote", no_argument, NULL, 'q' },
+		{ "qgs", required_argument, NULL, 'g' },
+		{ "timings", no_argument, NULL, 't' },
+		{ "dstack-event-log", required_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *qgs = NULL, *dlog = NULL;
+	int quote = 0, timings = 0;
 	uint8_t nonce[DSTACK_POD_NONCE_MAX], rd[DSTACK_POD_REPORTDATA_LEN];
 	uint8_t tdreport[DSTACK_POD_TDREPORT_LEN];
 	struct dstack_pod_claims claims;
@@ -647,8 +655,12 @@ int cmd_attest(int argc, char **argv)
 	char *end;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'q': quote = 1; break;
+		case 'g': qgs = optarg; break;
+		case 't': timings = 1; break;
+		case 'd': dlog = optarg; break;
 		case 'n':
 			if (dp_unhex(optarg, nonce, sizeof(nonce), &nlen)) {
 				fprintf(stderr, "dstack-podctl: --nonce: %s (at most %d bytes)\n",
@@ -668,12 +680,20 @@ int cmd_attest(int argc, char **argv)
 			return usage_err(use);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (quote && (!out || json)) ||
+	    (!quote && (qgs || timings || dlog)))
 		return usage_err(use);
 	if (pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 		if (pidfd < 0)
 			return podctl_fail(dp_seterr(errno, "pidfd_open %ld", pid));
+	}
+	if (quote) {
+		err = podctl_attest_bundle(pidfd, nonce, nlen, out, qgs, dlog,
+					   timings);
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
 	}
 	err = open_pod_dev(&dev);
 	if (err) {

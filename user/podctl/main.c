@@ -27,7 +27,10 @@ static const struct podctl_cmd cmds[] = {
 	{ "unbind", cmd_unbind, "unbind (--cgroup PATH | --uid UID)" },
 	{ "measure", cmd_measure,
 	  "measure (--cgroup PATH | --uid UID) NAME (PAYLOAD | --file F)" },
-	{ "attest", cmd_attest, "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]" },
+	{ "attest", cmd_attest, "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
+	  "  attest --quote [--pid PID] [--nonce HEX] [--qgs ADDR] [--dstack-event-log F] [--timings] -o BUNDLE.json" },
+	{ "verify", cmd_verify,
+	  "verify BUNDLE --policy POLICY [--root F] [--collateral F] [--now T] [--nonce HEX] [--json]" },
 	{ "load", cmd_load, "load [--backend sim|tdx] [--path DIR] [PARAM=VALUE...]" },
 	{ "unload", cmd_unload, "unload" },
 	{ "verify-quote", cmd_verify_quote,

@@ -36,6 +36,12 @@ int cmd_unbind(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
 int cmd_attest(int argc, char **argv);
 
+/* bundle.c: the attestation bundle and its verifier. */
+int cmd_verify(int argc, char **argv);
+int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
+			 const char *out, const char *qgs,
+			 const char *dstack_log, int timings);
+
 /* kmod.c: module loading (libkmod) and the fuse preflight. */
 int cmd_load(int argc, char **argv);
 int cmd_unload(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include "../podctl/admin.c"
 #include "../podctl/kmod.c"
 #include "../podctl/node.c"
+#include "../podctl/bundle.c"
 #include "capture.h"
 
 /* Run cmd with args (NULL-terminated, a0 = argv[0]), capturing its output. */
@@ -67,6 +68,17 @@ int main(void)
 	EXPECT(2, "one of them", "unbind with neither", cmd_unbind, "unbind");
 	EXPECT(2, "one of them", "unbind with both", cmd_unbind, "unbind", "--cgroup", "/x",
 	       "--uid", UID_A);
+	EXPECT(2, "usage", "attest --quote without -o", cmd_attest, "attest", "--quote");
+	EXPECT(2, "usage", "attest --qgs without --quote", cmd_attest, "attest", "--qgs",
+	       "unix:/x", "--out", "/tmp");
+	EXPECT(2, "--qgs", "attest --quote --qgs bogus", cmd_attest, "attest", "--quote",
+	       "--qgs", "tcp:1", "-o", "/tmp/x.json");
+	EXPECT(2, "usage", "verify without --policy", cmd_verify, "verify", "b.json");
+	EXPECT(2, "usage", "verify without a bundle", cmd_verify, "verify", "--policy", "p");
+	EXPECT(4, "No such file", "verify: missing policy file exits 4", cmd_verify, "verify",
+	       "/nonexistent/b.json", "--policy", "/nonexistent/p.json");
+	EXPECT(2, "--now", "verify --now bogus", cmd_verify, "verify", "b", "--policy", "p",
+	       "--now", "yesterday");
 	EXPECT(2, "usage", "unbind extra argument", cmd_unbind, "unbind", "--uid", UID_A, "x");
 	EXPECT(2, "usage", "measure without a payload", cmd_measure, "measure", "--uid",
 	       UID_A, "name");
