@@ -138,9 +138,9 @@ out:
 
 /* ---- strict parser ----------------------------------------------------- */
 
-/* Only the keys in allowed (NULL-terminated); each present key of a type. */
-static int check_keys(json_object *o, const char *what,
-		      const char *const *allowed)
+/* Only the keys in allowed (NULL-terminated); 0 or -EINVAL (dp_errmsg). */
+int dp_json_check_keys(json_object *o, const char *what,
+		       const char *const *allowed)
 {
 	json_object_object_foreach(o, key, val) {
 		size_t i;
@@ -246,6 +246,24 @@ static int valid_event_name(const char *s, size_t n)
 	return 1;
 }
 
+/* An event's "event" name and hex "event_payload" (malloc'd) into *err. */
+static void get_event_body(json_object *e, const char *w, int *err,
+			   const char **name, uint8_t **payload, size_t *plen)
+{
+	json_object *v = get_typed(e, "event", json_type_string, 1, err, w);
+
+	if (v) {
+		*name = json_object_get_string(v);
+		if (!valid_event_name(*name, (size_t)json_object_get_string_len(v)) ||
+		    strlen(*name) != (size_t)json_object_get_string_len(v))
+			*err = dp_seterr(EINVAL, "%s: invalid event name", w);
+	}
+	v = get_typed(e, "event_payload", json_type_string, 1, err, w);
+	if (v)
+		*err = get_hex_alloc(v, w, 0, DSTACK_POD_EVENT_PAYLOAD_MAX,
+				     payload, plen);
+}
+
 static int parse_log(json_object *a, const char *what, struct dp_log *log)
 {
 	static const char *const keys[] = { "imr", "event_type", "digest",
@@ -269,7 +287,7 @@ static int parse_log(json_object *a, const char *what, struct dp_log *log)
 			err = dp_seterr(EINVAL, "%s: not an object", w);
 			break;
 		}
-		err = check_keys(e, w, keys);
+		err = dp_json_check_keys(e, w, keys);
 		v = get_typed(e, "imr", json_type_int, 1, &err, w);
 		if (v && json_object_get_int64(v) != 3)
 			err = dp_seterr(EINVAL, "%s: imr is not 3", w);
@@ -280,17 +298,7 @@ static int parse_log(json_object *a, const char *what, struct dp_log *log)
 		v = get_typed(e, "digest", json_type_string, 1, &err, w);
 		if (v)
 			err = get_hex_exact(v, w, digest, sizeof(digest));
-		v = get_typed(e, "event", json_type_string, 1, &err, w);
-		if (v) {
-			name = json_object_get_string(v);
-			if (!valid_event_name(name, (size_t)json_object_get_string_len(v)) ||
-			    strlen(name) != (size_t)json_object_get_string_len(v))
-				err = dp_seterr(EINVAL, "%s: invalid event name", w);
-		}
-		v = get_typed(e, "event_payload", json_type_string, 1, &err, w);
-		if (v)
-			err = get_hex_alloc(v, w, 0, DSTACK_POD_EVENT_PAYLOAD_MAX,
-					    &payload, &plen);
+		get_event_body(e, w, &err, &name, &payload, &plen);
 		if (!err)
 			err = dp_log_append(log, name, digest, payload, plen);
 		free(payload);
@@ -402,7 +410,7 @@ int dp_bundle_parse(const char *json, size_t len, struct dp_bundle *b)
 		err = dp_seterr(EINVAL, "bundle: not a JSON object");
 		goto out;
 	}
-	err = check_keys(o, "bundle", keys);
+	err = dp_json_check_keys(o, "bundle", keys);
 	v = get_typed(o, "version", json_type_int, 1, &err, "bundle");
 	if (v && json_object_get_int64(v) != DP_BUNDLE_VERSION)
 		err = dp_seterr(EINVAL, "bundle: version %lld not supported",
@@ -471,7 +479,7 @@ static int import_events(json_object *a, struct dp_log *log)
 		snprintf(w, sizeof(w), "dstack event_log[%zu]", i);
 		if (!json_object_is_type(e, json_type_object))
 			return dp_seterr(EINVAL, "%s: not an object", w);
-		err = check_keys(e, w, keys);
+		err = dp_json_check_keys(e, w, keys);
 		v = get_typed(e, "imr", json_type_int, 1, &err, w);
 		if (err || json_object_get_int64(v) != 3)
 			continue;	/* RTMR0..2 events: not ours to replay */
@@ -479,17 +487,7 @@ static int import_events(json_object *a, struct dp_log *log)
 		if (v && json_object_get_int64(v) != DSTACK_POD_EVENT_TYPE)
 			err = dp_seterr(EINVAL, "%s: RTMR3 event of type %lld", w,
 					(long long)json_object_get_int64(v));
-		v = get_typed(e, "event", json_type_string, 1, &err, w);
-		if (v) {
-			name = json_object_get_string(v);
-			if (!valid_event_name(name, (size_t)json_object_get_string_len(v)) ||
-			    strlen(name) != (size_t)json_object_get_string_len(v))
-				err = dp_seterr(EINVAL, "%s: invalid event name", w);
-		}
-		v = get_typed(e, "event_payload", json_type_string, 1, &err, w);
-		if (v)
-			err = get_hex_alloc(v, w, 0, DSTACK_POD_EVENT_PAYLOAD_MAX,
-					    &payload, &plen);
+		get_event_body(e, w, &err, &name, &payload, &plen);
 		dv = get_typed(e, "digest", json_type_string, 1, &err, w);
 		if (!err) {
 			if (json_object_get_string_len(dv) == 0)

@@ -138,4 +138,8 @@ const struct dp_check *dp_bundle_verdict_failure(
 void *dp_bundle_verdict_to_json(const struct dp_bundle *b,
 				const struct dp_bundle_verdict *v);
 
+/* Refuse any key of JSON object o not in allowed (NULL-terminated). */
+int dp_json_check_keys(json_object *o, const char *what,
+		       const char *const *allowed);
+
 #endif

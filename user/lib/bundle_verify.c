@@ -19,23 +19,6 @@
 
 /* ---- policy parser ------------------------------------------------------ */
 
-static int pol_keys(json_object *o, const char *what,
-		    const char *const *allowed)
-{
-	json_object_object_foreach(o, key, val) {
-		size_t i;
-
-		(void)val;
-		for (i = 0; allowed[i]; i++)
-			if (!strcmp(key, allowed[i]))
-				break;
-		if (!allowed[i])
-			return dp_seterr(EINVAL, "%s: unknown key \"%.64s\"",
-					 what, key);
-	}
-	return 0;
-}
-
 static json_object *pol_get(json_object *o, const char *key, enum json_type t,
 			    int *err, const char *what)
 {
@@ -143,7 +126,7 @@ static int pol_events(json_object *a, struct dp_policy *p)
 		p->nplatform = i + 1;
 		if (!json_object_is_type(e, json_type_object))
 			return dp_seterr(EINVAL, "%s: not an object", what);
-		err = pol_keys(e, what, keys);
+		err = dp_json_check_keys(e, what, keys);
 		v = pol_get(e, "name", json_type_string, &err, what);
 		if (!err && !v)
 			err = dp_seterr(EINVAL, "%s: \"name\" is missing", what);
@@ -247,7 +230,7 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 		err = dp_seterr(EINVAL, "policy: not a JSON object");
 		goto out;
 	}
-	err = pol_keys(o, "policy", keys);
+	err = dp_json_check_keys(o, "policy", keys);
 	v = pol_get(o, "version", json_type_int, &err, "policy");
 	if (!err && (!v || json_object_get_int64(v) != DP_POLICY_VERSION))
 		err = dp_seterr(EINVAL, "policy: \"version\" must be %d",
@@ -309,7 +292,7 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 		err = pol_str(v, "pod_name", DSTACK_POD_NAME_MAX, &p->pod_name);
 	c = pol_get(o, "containers", json_type_object, &err, "policy");
 	if (c && !err) {
-		err = pol_keys(c, "policy: containers", ckeys);
+		err = dp_json_check_keys(c, "policy: containers", ckeys);
 		v = pol_get(c, "allowed_images", json_type_array, &err,
 			    "policy: containers");
 		if (!err)
