@@ -65,7 +65,9 @@ run inside $RT $P bind --cgroup $CG/kubepods/burstable/pod$A --uid $A \
 	--workload shop/web --namespace shop --name web
 run inside $RT $P bind --cgroup $CG/kubepods/burstable/pod$B --uid $B \
 	--workload shop/db --namespace shop --name db
-run inside $RT $P measure --uid $A container.web "image=nginx@sha256:0a1b2c args=nginx -g daemon-off"
+# A container descriptor: key=value lines (Documentation/attestation.rst).
+DESC=$(printf 'name=web\nimage=nginx@sha256:0a1b2c\nargs=nginx -g daemon off;')
+run inside $RT $P measure --uid $A container.web "$DESC"
 run $P list
 
 say "7. Each Pod attests; the kernel, not the caller, says which Pod it is"
