@@ -10,18 +10,8 @@
 # Prints TAP.
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=1; echo "not ok $n - $*"; }
-# expect RC PATTERN DESC CMD...: CMD must exit RC and print PATTERN
-expect() {
-	rc=$1 pat=$2 d=$3; shift 3
-	"$@" >"$T/out" 2>&1
-	got=$?
-	if [ "$got" = "$rc" ] && grep -q -- "$pat" "$T/out"; then ok "$d"
-	else notok "$d (exit $got)"; sed 's/^/# /' "$T/out"; fi
-}
+OUT=/tmp/bundle-test/out
+. "$(dirname "$0")/tap.sh"
 wait_ready() {
 	i=0
 	while [ $i -lt 100 ]; do

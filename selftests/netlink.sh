@@ -9,20 +9,8 @@
 # Fuses the node at the end.  Prints TAP.
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=1; echo "not ok $n - $*"; }
-# check DESC CMD...: CMD must succeed
-check() { d=$1; shift; if "$@" >/tmp/nl.out 2>&1; then ok "$d"; else notok "$d"; sed 's/^/# /' /tmp/nl.out | head -20; fi; }
-# expect RC PATTERN DESC CMD...: CMD must exit RC and print PATTERN
-expect() {
-	rc=$1 pat=$2 d=$3; shift 3
-	"$@" >/tmp/nl.out 2>&1
-	got=$?
-	if [ "$got" = "$rc" ] && grep -q -- "$pat" /tmp/nl.out; then ok "$d"
-	else notok "$d (exit $got)"; sed 's/^/# /' /tmp/nl.out | head -20; fi
-}
+OUT=/tmp/nl.out
+. "$(dirname "$0")/tap.sh"
 # json KIND [N] DESC CMD...: CMD's stdout must pass jsoncheck KIND [N]
 json() {
 	kind=$1 cnt=$2 d=$3; shift 3

@@ -7,20 +7,8 @@
 #   selftests/podctl.sh nodev   module not loaded
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=1; echo "not ok $n - $*"; }
-# check DESC CMD...: CMD must succeed
-check() { d=$1; shift; if "$@" >/tmp/podctl.out 2>&1; then ok "$d"; else notok "$d"; sed 's/^/# /' /tmp/podctl.out; fi; }
-# expect RC PATTERN DESC CMD...: CMD must exit RC and print PATTERN
-expect() {
-	rc=$1 pat=$2 d=$3; shift 3
-	"$@" >/tmp/podctl.out 2>&1
-	got=$?
-	if [ "$got" = "$rc" ] && grep -q -- "$pat" /tmp/podctl.out; then ok "$d"
-	else notok "$d (exit $got)"; sed 's/^/# /' /tmp/podctl.out; fi
-}
+OUT=/tmp/podctl.out
+. "$(dirname "$0")/tap.sh"
 
 P=dstack-podctl
 echo "TAP version 13"

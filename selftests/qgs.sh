@@ -8,18 +8,8 @@
 # Needs the module with the sim backend (setup mode: node reports).
 set -u
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-notok() { n=$((n + 1)); failed=1; echo "not ok $n - $*"; }
-# expect RC PATTERN DESC CMD...: CMD must exit RC and print PATTERN
-expect() {
-	rc=$1 pat=$2 d=$3; shift 3
-	"$@" >"$T/out" 2>&1
-	got=$?
-	if [ "$got" = "$rc" ] && grep -q -- "$pat" "$T/out"; then ok "$d"
-	else notok "$d (exit $got)"; sed 's/^/# /' "$T/out"; fi
-}
+OUT=/tmp/qgs-test/out
+. "$(dirname "$0")/tap.sh"
 hexat() { od -An -tx1 -v -j "$2" -N "$3" "$1" | tr -d ' \n'; }
 # flip FILE OFFSET: xor one byte with 0x01
 flip() {
