@@ -12,15 +12,6 @@ set -u
 
 OUT=/tmp/bundle-test/out
 . "$(dirname "$0")/tap.sh"
-wait_ready() {
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q '^ready' "$1" 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 # inside CGROUP CMD...: run CMD as a process placed in CGROUP
 inside() { sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$@"; }
 PY=/usr/bin/python3

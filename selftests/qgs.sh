@@ -17,16 +17,6 @@ flip() {
 	printf "\\$(printf '%03o' $(( 0x$b ^ 1 )))" |
 		dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
-# wait_ready FILE: the sim prints "ready ..." once it listens
-wait_ready() {
-	i=0
-	while [ $i -lt 100 ]; do
-		grep -q '^ready' "$1" 2>/dev/null && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
 
 SIM=dstack-pod-qgs-sim
 P=dstack-podctl

@@ -5,6 +5,8 @@
 #   ok DESC / notok DESC      one result
 #   check DESC CMD...         CMD must succeed
 #   expect RC PATTERN DESC CMD...   CMD must exit RC and print PATTERN
+#   wait_ready FILE           wait (10 s at most) for a "ready" line in FILE,
+#                             as dstack-pod-qgs-sim prints once it listens
 # The test ends with: echo "1..$n"; exit $failed
 
 n=0
@@ -26,4 +28,14 @@ expect() {
 	got=$?
 	if [ "$got" = "$rc" ] && grep -q -- "$pat" "$OUT"; then ok "$d"
 	else notok "$d (exit $got)"; sed 's/^/# /' "$OUT" | head -40; fi
+}
+
+wait_ready() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
 }

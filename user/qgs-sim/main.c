@@ -439,18 +439,27 @@ static int save_cert(const char *dir, const char *name, X509 *x)
 	return rc;
 }
 
+/* Open dir/name for reading; path receives the name for messages. */
+static FILE *open_state(const char *dir, const char *name, char *path,
+			size_t size)
+{
+	FILE *f;
+
+	snprintf(path, size, "%s/%s", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		logmsg("%s: %s", path, strerror(errno));
+	return f;
+}
+
 static EVP_PKEY *load_key(const char *dir, const char *name)
 {
 	char path[4096];
-	FILE *f;
+	FILE *f = open_state(dir, name, path, sizeof(path));
 	EVP_PKEY *k;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "re");
-	if (!f) {
-		logmsg("%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!k || EVP_PKEY_get_bits(k) != 256 || !EVP_PKEY_is_a(k, "EC")) {
@@ -464,15 +473,11 @@ static EVP_PKEY *load_key(const char *dir, const char *name)
 static X509 *load_cert(const char *dir, const char *name)
 {
 	char path[4096];
-	FILE *f;
+	FILE *f = open_state(dir, name, path, sizeof(path));
 	X509 *x;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "re");
-	if (!f) {
-		logmsg("%s: %s", path, strerror(errno));
+	if (!f)
 		return NULL;
-	}
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (!x)
