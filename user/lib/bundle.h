@@ -91,6 +91,8 @@ struct dp_policy {
 	char *pod_uid;
 	int has_spec_hash;
 	uint8_t pod_spec_hash[32];
+	int has_spec_source;
+	uint32_t pod_spec_source;	/* enum dstack_pod_spec_source */
 	char *workload_id;
 	char *pod_namespace;
 	char *pod_name;

@@ -193,8 +193,8 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 	static const char *const keys[] = { "version", "allow_debug", "nonce",
 		"mrtd", "rtmr0", "rtmr1", "rtmr2", "require_bound_after_fuse",
 		"required_platform_events", "binder_cgroup", "pod_uid",
-		"pod_spec_hash", "workload_id", "pod_namespace", "pod_name",
-		"containers", NULL };
+		"pod_spec_hash", "pod_spec_source", "workload_id",
+		"pod_namespace", "pod_name", "containers", NULL };
 	static const char *const ckeys[] = { "allowed_images",
 		"required_events", "forbidden_substrings", NULL };
 	static const char *const rk[3] = { "rtmr0", "rtmr1", "rtmr2" };
@@ -278,6 +278,15 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 	if (v) {
 		p->has_spec_hash = 1;
 		err = pol_hex(v, "pod_spec_hash", p->pod_spec_hash, 32);
+	}
+	v = pol_get(o, "pod_spec_source", json_type_string, &err, "policy");
+	if (v && !err) {
+		p->has_spec_source = 1;
+		if (dp_spec_source_parse(json_object_get_string(v),
+					 &p->pod_spec_source) ||
+		    strlen(json_object_get_string(v)) !=
+		    (size_t)json_object_get_string_len(v))
+			err = dp_seterr(EINVAL, "policy: \"pod_spec_source\" is not unknown, annotation or apiserver");
 	}
 	v = pol_get(o, "workload_id", json_type_string, &err, "policy");
 	if (!err)
@@ -457,6 +466,12 @@ static void check_policy_pod(const struct dp_bundle *b,
 		    "claims pod_spec_hash %s... (spec_source %s)", h,
 		    dp_spec_source_name(le32toh(c->spec_source)));
 	}
+	if (p->has_spec_source)
+		add(v, "policy.pod_spec_source",
+		    le32toh(c->spec_source) == p->pod_spec_source,
+		    "claims spec_source %s, policy wants %s",
+		    dp_spec_source_name(le32toh(c->spec_source)),
+		    dp_spec_source_name(p->pod_spec_source));
 	/* Container descriptors: only the events the PMR covers. */
 	if (p->allowed_images) {
 		int ok = 1;

@@ -285,6 +285,8 @@ static void test_policy(void)
 		"{\"version\": 1, \"required_platform_events\": [{\"name\": \"x\", \"payload_hex\": \"00\", \"payload_sha256\": \"" IMG "\"}]}",
 		"{\"version\": 1, \"required_platform_events\": [{\"name\": \"x\", \"payload_sha256\": \"00\"}]}",
 		"{\"version\": 1, \"workload_id\": \"\"}",
+		"{\"version\": 1, \"pod_spec_source\": \"kubelet\"}",
+		"{\"version\": 1, \"pod_spec_source\": 2}",
 		"{\"version\": 1} x",
 		"[1]",
 		NULL,
@@ -413,6 +415,10 @@ static void test_verify(struct dp_bundle *b, struct forge *f,
 	expect_check(b, policy_json(UID_A, ", \"pod_spec_hash\": "
 				    "\"bd29c09a88f0380b3434d569ff38de20839cbfbdf0cbb0c59496ad311759b759\""),
 		     f, "policy.pod_spec_hash", "pod_spec_hash differs");
+	expect_check(b, policy_json(UID_A, ", \"pod_spec_source\": \"apiserver\""),
+		     f, "", "spec_source apiserver as in the claims");
+	expect_check(b, policy_json(UID_A, ", \"pod_spec_source\": \"annotation\""),
+		     f, "policy.pod_spec_source", "spec_source differs");
 	expect_check(b, policy_json(UID_A, ", \"rtmr1\": \"" Z96 "\""), f, "policy.rtmr1",
 		     "RTMR1 differs");
 	snprintf(pol, sizeof(pol), "%s", policy_json(UID_A, ""));
