@@ -20,7 +20,7 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Ikmod/include/uapi -Iuser/lib \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
-USER_LDLIBS := -lcrypto -ljson-c -lnl-genl-3 -lnl-3 -lkmod
+USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmod -ldl
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRCS := $(wildcard user/lib/*.c)

@@ -33,6 +33,9 @@ static const struct podctl_cmd cmds[] = {
 	  "verify BUNDLE --policy POLICY [--root F] [--collateral F] [--now T] [--nonce HEX] [--json]" },
 	{ "load", cmd_load, "load [--backend sim|tdx] [--path DIR] [PARAM=VALUE...]" },
 	{ "unload", cmd_unload, "unload" },
+	{ "spec-hash", cmd_spec_hash, "spec-hash FILE [--canonical] [--json]" },
+	{ "descriptor", cmd_descriptor,
+	  "descriptor (BUNDLE-DIR | CONFIG.json) [--state STATE.json] [--digest]" },
 	{ "verify-quote", cmd_verify_quote,
 	  "verify-quote QUOTE [--collateral F] [--root F] [--now T] [--json] ... (see verify-quote --help)" },
 };

@@ -48,6 +48,12 @@ int cmd_unload(int argc, char **argv);
 /* Print the findings; returns how many competing paths were found. */
 int podctl_fuse_preflight(FILE *out);
 
+/* spec.c: pod_spec_hash of a manifest. */
+int cmd_spec_hash(int argc, char **argv);
+
+/* descriptor.c: the canonical container descriptor of an OCI bundle. */
+int cmd_descriptor(int argc, char **argv);
+
 /* Shared helpers. */
 int podctl_fail(int err);
 int podctl_fail_nodev(int err);
