@@ -20,6 +20,7 @@
 
 #include "bundle.h"
 #include "podctl.h"
+#include "spec.h"
 #include "qgs.h"
 
 #define VB_EXIT_INPUT	4
@@ -268,14 +269,15 @@ static int vb_usage(void)
 {
 	fprintf(stderr,
 		"usage: dstack-podctl verify BUNDLE --policy POLICY [--root FILE] [--collateral FILE]\n"
-		"           [--now RFC3339] [--nonce HEX] [--json] [--repeat N]\n"
+		"           [--now RFC3339] [--nonce HEX] [--pod-manifest FILE] [--json] [--repeat N]\n"
 		"exit: 0 verified, 1 a check failed, 2 usage or invalid policy, 4 an input cannot be read\n");
 	return PODCTL_EXIT_USAGE;
 }
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { O_POLICY = 1, O_ROOT, O_COLL, O_NOW, O_NONCE, O_JSON, O_REPEAT };
+	enum { O_POLICY = 1, O_ROOT, O_COLL, O_NOW, O_NONCE, O_JSON, O_REPEAT,
+	       O_MANIFEST };
 	static const struct option opts[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "root", required_argument, NULL, O_ROOT },
@@ -284,10 +286,12 @@ int cmd_verify(int argc, char **argv)
 		{ "nonce", required_argument, NULL, O_NONCE },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "repeat", required_argument, NULL, O_REPEAT },
+		{ "pod-manifest", required_argument, NULL, O_MANIFEST },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *policy_path = NULL, *root_path = NULL, *coll_path = NULL;
-	uint8_t nonce[DSTACK_POD_NONCE_MAX], *root = NULL;
+	const char *manifest = NULL;
+	uint8_t nonce[DSTACK_POD_NONCE_MAX], *root = NULL, spec[32];
 	struct dp_bundle_verify_opts o;
 	static struct dp_bundle_verdict v;
 	struct dp_policy pol;
@@ -321,6 +325,7 @@ int cmd_verify(int argc, char **argv)
 			have_nonce = 1;
 			break;
 		case O_JSON: json = 1; break;
+		case O_MANIFEST: manifest = optarg; break;
 		case O_REPEAT:
 			errno = 0;
 			repeat = strtol(optarg, &end, 10);
@@ -347,6 +352,23 @@ int cmd_verify(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "verify: %s: %s\n", policy_path, dp_errmsg());
 		return PODCTL_EXIT_USAGE;
+	}
+	if (manifest) {
+		/* The tenant's own manifest: the Pod must run that spec. */
+		if (dp_spec_hash_file(manifest, spec, NULL)) {
+			fprintf(stderr, "verify: --pod-manifest %s: %s\n", manifest,
+				dp_errmsg());
+			rc = VB_EXIT_INPUT;
+			goto out;
+		}
+		if (pol.has_spec_hash && memcmp(pol.pod_spec_hash, spec, 32)) {
+			fprintf(stderr, "verify: --pod-manifest %s does not hash to the policy's pod_spec_hash\n",
+				manifest);
+			rc = PODCTL_EXIT_USAGE;
+			goto out;
+		}
+		pol.has_spec_hash = 1;
+		memcpy(pol.pod_spec_hash, spec, 32);
 	}
 	if (root_path) {
 		if (root_der(root_path, &root, &rlen)) {

@@ -79,6 +79,26 @@ int main(void)
 	       "/nonexistent/b.json", "--policy", "/nonexistent/p.json");
 	EXPECT(2, "--now", "verify --now bogus", cmd_verify, "verify", "b", "--policy", "p",
 	       "--now", "yesterday");
+	{
+		/* --pod-manifest: unreadable, or contradicting the policy. */
+		char pol[] = "/tmp/podctl-cli-policy.XXXXXX";
+		const char *body = "{\"version\": 1, \"pod_spec_hash\": \""
+			"0000000000000000000000000000000000000000000000000000000000000000\"}";
+		int pfd = mkstemp(pol);
+
+		tap_ok(pfd >= 0 && write(pfd, body, strlen(body)) == (ssize_t)strlen(body),
+		       "policy file written");
+		if (pfd >= 0)
+			close(pfd);
+		EXPECT(4, "--pod-manifest /nonexistent.yaml", "verify --pod-manifest missing exits 4",
+		       cmd_verify, "verify", "b.json", "--policy", pol, "--pod-manifest",
+		       "/nonexistent.yaml");
+		EXPECT(2, "does not hash to the policy's pod_spec_hash",
+		       "verify --pod-manifest against another pod_spec_hash exits 2", cmd_verify,
+		       "verify", "b.json", "--policy", pol, "--pod-manifest",
+		       "user/tests/data/spec/pod.yaml");
+		unlink(pol);
+	}
 	EXPECT(2, "usage", "unbind extra argument", cmd_unbind, "unbind", "--uid", UID_A, "x");
 	EXPECT(2, "usage", "measure without a payload", cmd_measure, "measure", "--uid",
 	       UID_A, "name");
