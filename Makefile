@@ -8,6 +8,7 @@
 #   make lint       checkpatch --strict and sparse on kmod/
 #   make bench      benchmarks (ratios measured side by side)
 #   make deps       install the Debian packages the above need (root)
+#   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
 
 KREL ?= $(shell uname -r)
 KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
@@ -39,9 +40,12 @@ SELFTEST_SRCS := $(wildcard selftests/*.c)
 SELFTEST_COMMON := $(wildcard selftests/common/*.c)
 SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(B)/selftests/%)
 
-PROGS := $(PODCTL)
+HOOK_SRCS := $(wildcard user/hook/*.c)
+HOOK := $(B)/bin/dstack-pod-hook
 
-.PHONY: all modules user selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare
+PROGS := $(PODCTL) $(HOOK)
+
+.PHONY: all modules user selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare install
 .DEFAULT_GOAL := all
 
 all: modules user
@@ -69,6 +73,11 @@ $(LIB_SAN): $(LIB_SAN_OBJS)
 	$(AR) rcs $@ $^
 
 $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
+
+# The OCI runtime hook (Documentation/kubernetes.rst).
+$(HOOK): $(HOOK_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
 
@@ -125,6 +134,16 @@ fuzz:
 
 dkms-check:
 	@KDIR=$(KDIR) ./scripts/dkms-check
+
+# Userspace for a guest image; the modules install through DKMS (dkms.conf).
+PREFIX ?= /usr
+install: $(PODCTL) $(HOOK)
+	install -D -m 0755 $(PODCTL) $(DESTDIR)$(PREFIX)/sbin/dstack-podctl
+	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/libexec/dstack-pod/dstack-pod-hook
+	install -D -m 0755 deploy/containerd/make-base-spec.sh $(DESTDIR)$(PREFIX)/libexec/dstack-pod/make-base-spec.sh
+	install -D -m 0644 deploy/hook.conf $(DESTDIR)/etc/dstack-pod/hook.conf.example
+	install -D -m 0644 deploy/cdi/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/cdi/dstack-pod.json
+	install -D -m 0644 deploy/crio/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/crio/dstack-pod.json
 
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null

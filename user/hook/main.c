@@ -1,0 +1,759 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dstack-pod-hook: the OCI runtime hook that wires Kubernetes Pods to
+ * /dev/dstack-pod (Documentation/kubernetes.rst).
+ *
+ *   dstack-pod-hook [--config FILE] [create-runtime|poststop]
+ *
+ * The OCI runtime runs it with the container state JSON on stdin.
+ *
+ *   sandbox, create-runtime    bind the Pod's cgroup to its identity
+ *   container, create-runtime  bind the Pod if it is not yet bound, then
+ *                              extend its PMR with the container's
+ *                              canonical descriptor
+ *   sandbox, poststop          unbind
+ *   anything else              exit 0 untouched
+ *
+ * containerd and CRI-O run no hooks for the sandbox, so there the first
+ * container's create-runtime binds the Pod, and the kernel releases the
+ * binding when kubelet removes the Pod cgroup.
+ *
+ * Exit status 0 lets the container go on; 1 makes the runtime abort it.
+ * Pods that ask for dstack-pod (the dstack.io/attestation: required
+ * annotation, or a RuntimeClass handler whose hook config says policy =
+ * closed) fail closed; other Pods fail open with a log line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "dstackpod.h"
+#include "kube.h"
+#include "oci.h"
+#include "spec.h"
+
+#define HOOK_DEFAULT_CONFIG	"/etc/dstack-pod/hook.conf"
+#define HOOK_CONFIG_MAX		(64 * 1024)
+
+enum hook_stage { STAGE_CREATE_RUNTIME, STAGE_POSTSTOP };
+
+struct hook_conf {
+	int policy_closed;
+	char kubeconfig[PATH_MAX];	/* "" = do not ask the API server */
+	long timeout_ms;
+	char state_dir[PATH_MAX];
+	char cgroup_root[PATH_MAX];
+};
+
+struct hook {
+	enum hook_stage stage;
+	struct hook_conf conf;
+	struct dp_oci_state st;
+	struct dp_oci_pod pod;
+	struct json_object *config;	/* bundle/config.json, when loaded */
+	int required;			/* the Pod asked for dstack-pod */
+	char uid[37];			/* pod_uid, when taken from the cgroup */
+	char cg[PATH_MAX];		/* the Pod cgroup, under cgroup_root */
+	char who[DSTACK_POD_NAMESPACE_SIZE + DSTACK_POD_NAME_SIZE + 2];
+};
+
+/* One line to syslog and to stderr, naming the Pod. */
+static void hook_log(const struct hook *h, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void hook_log(const struct hook *h, int prio, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	syslog(prio, "%s: %s", h->who, msg);
+	fprintf(stderr, "dstack-pod-hook: %s: %s\n", h->who, msg);
+}
+
+/*
+ * A step failed: log it, and decide.  Returns the exit status: 1 (abort
+ * the container) when the Pod asked for dstack-pod or policy = closed,
+ * else 0 (go on, unattested).
+ */
+static int hook_fail(const struct hook *h, const char *what)
+{
+	int closed = h->required || h->conf.policy_closed;
+
+	hook_log(h, LOG_ERR, "%s: %s; %s", what, dp_errmsg(),
+		 closed ? "failing closed: the container does not start" :
+			  "failing open: the container starts without dstack-pod");
+	return closed ? 1 : 0;
+}
+
+struct conf_pos {
+	const char *path;
+	unsigned int line;
+};
+
+/* A bad config line: EINVAL, and a message naming file and line. */
+static int conf_err(const struct conf_pos *at, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int conf_err(const struct conf_pos *at, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return dp_seterr(EINVAL, "config %s:%u: %s", at->path, at->line, msg);
+}
+
+static int set_str(const struct conf_pos *at, char *dst, size_t size,
+		   const char *val, const char *key)
+{
+	size_t n = strlen(val);
+
+	if (val[0] != '/')
+		return conf_err(at, "%s: \"%s\" is not an absolute path", key,
+				val);
+	if (n >= size)
+		return conf_err(at, "%s: value longer than %zu bytes", key,
+				size - 1);
+	memcpy(dst, val, n + 1);
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int conf_set(const struct conf_pos *at, struct hook_conf *c,
+		    const char *key, const char *val)
+{
+	char *end;
+
+	if (!strcmp(key, "policy")) {
+		if (!strcmp(val, "open"))
+			c->policy_closed = 0;
+		else if (!strcmp(val, "closed"))
+			c->policy_closed = 1;
+		else
+			return conf_err(at, "policy: \"%s\" is not open or closed",
+					val);
+		return 0;
+	}
+	if (!strcmp(key, "kubeconfig")) {
+		if (!strcmp(val, "none")) {
+			c->kubeconfig[0] = '\0';
+			return 0;
+		}
+		return set_str(at, c->kubeconfig, sizeof(c->kubeconfig), val,
+			       key);
+	}
+	if (!strcmp(key, "apiserver_timeout_ms")) {
+		errno = 0;
+		c->timeout_ms = strtol(val, &end, 10);
+		if (errno || end == val || *end || c->timeout_ms < 1 ||
+		    c->timeout_ms > 60000)
+			return conf_err(at, "apiserver_timeout_ms: \"%s\" is not 1..60000",
+					val);
+		return 0;
+	}
+	if (!strcmp(key, "state_dir"))
+		return set_str(at, c->state_dir, sizeof(c->state_dir), val, key);
+	if (!strcmp(key, "cgroup_root"))
+		return set_str(at, c->cgroup_root, sizeof(c->cgroup_root), val,
+			       key);
+	return conf_err(at, "unknown key \"%s\"", key);
+}
+
+/* key = value lines, '#' comments.  A missing default file means defaults. */
+static int conf_load(struct hook_conf *c, const char *path, int explicit)
+{
+	char *buf, *line, *save = NULL;
+	struct conf_pos at = { path, 0 };
+	size_t len = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	memset(c, 0, sizeof(*c));
+	strcpy(c->kubeconfig, "/etc/kubernetes/kubelet.conf");
+	c->timeout_ms = 2000;
+	strcpy(c->state_dir, "/run/dstack-pod/hook");
+	strcpy(c->cgroup_root, "/sys/fs/cgroup");
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT && !explicit)
+			return 0;
+		return dp_seterr(errno, "config %s", path);
+	}
+	buf = malloc(HOOK_CONFIG_MAX + 1);
+	if (!buf) {
+		close(fd);
+		return dp_seterr(ENOMEM, "config %s", path);
+	}
+	while ((n = read(fd, buf + len, HOOK_CONFIG_MAX + 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len > HOOK_CONFIG_MAX)
+			break;
+	}
+	if (n < 0)
+		err = dp_seterr(errno, "config %s", path);
+	else if (len > HOOK_CONFIG_MAX)
+		err = dp_seterr(EFBIG, "config %s is over %d bytes", path,
+				HOOK_CONFIG_MAX);
+	else if (memchr(buf, '\0', len))
+		err = dp_seterr(EINVAL, "config %s holds a NUL byte", path);
+	close(fd);
+	buf[len] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line && !err;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *key;
+
+		at.line++;
+		key = trim(line);
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			err = conf_err(&at, "a line without '='");
+			break;
+		}
+		*eq = '\0';
+		err = conf_set(&at, c, trim(key), trim(eq + 1));
+	}
+	free(buf);
+	return err;
+}
+
+static int read_stdin(char **out, size_t *outlen)
+{
+	size_t len = 0, cap = 16384;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	if (!buf)
+		return dp_seterr(ENOMEM, "reading the state");
+	for (;;) {
+		if (len == cap) {
+			if (cap > DP_OCI_STATE_MAX) {
+				free(buf);
+				return dp_seterr(EFBIG, "the state JSON is over %u bytes",
+						 DP_OCI_STATE_MAX);
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return dp_seterr(ENOMEM, "reading the state");
+			}
+			buf = nb;
+		}
+		n = read(STDIN_FILENO, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return dp_seterr(errno, "reading the state from stdin");
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static int asks_for_dstack_pod(const struct hook *h)
+{
+	return h->pod.attestation && !strcmp(h->pod.attestation, "required");
+}
+
+static int mkdir_p(char *path)
+{
+	char *p;
+
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * state_dir/<container-id> holds the event digest measured for that
+ * container, so that a runtime retrying the same container does not
+ * measure it twice.  Container ids are checked by dp_oci_state_parse().
+ */
+static int marker_path(const struct hook *h, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s/%s", h->conf.state_dir, h->st.id);
+
+	if (n < 0 || (size_t)n >= size)
+		return dp_seterr(ENAMETOOLONG, "marker for container %s",
+				 h->st.id);
+	return 0;
+}
+
+/* 1 if this container was measured with this digest already. */
+static int marker_matches(const struct hook *h, const char *hex)
+{
+	char path[PATH_MAX], body[2 * DSTACK_POD_DIGEST_LEN + 1];
+	ssize_t n;
+	int fd;
+
+	if (marker_path(h, path, sizeof(path)))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	n = read(fd, body, sizeof(body) - 1);
+	close(fd);
+	if (n != (ssize_t)strlen(hex))
+		return 0;
+	body[n] = '\0';
+	return !strcmp(body, hex);
+}
+
+/* Best effort: a lost marker only means that a retry measures again. */
+static void marker_write(const struct hook *h, const char *hex)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", h->conf.state_dir);
+	if (mkdir_p(dir) || marker_path(h, path, sizeof(path)))
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0)
+		return;
+	if (write(fd, hex, strlen(hex)) < 0)
+		unlink(path);
+	close(fd);
+}
+
+static void marker_remove(const struct hook *h)
+{
+	char path[PATH_MAX];
+
+	if (!marker_path(h, path, sizeof(path)))
+		unlink(path);
+}
+
+/*
+ * The Pod cgroup (h->cg): the parent of the container's cgroup, checked
+ * against the kubelet layouts and the Pod uid; the uid comes from the
+ * cgroup path when the annotations do not carry it.
+ */
+static int pod_cgroup(struct hook *h)
+{
+	char cg[DSTACK_POD_CGROUP_PATH_MAX], pcg[DSTACK_POD_CGROUP_PATH_MAX];
+	int err, n;
+
+	if (h->st.pid <= 0)
+		return dp_seterr(ESRCH, "the state has no pid");
+	err = dp_oci_pid_cgroup("/proc", h->st.pid, cg, sizeof(cg));
+	if (!err)
+		err = dp_oci_pod_cgroup_uid(cg, h->pod.pod_uid, pcg,
+					    sizeof(pcg), h->uid);
+	if (err)
+		return err;
+	if (!h->pod.pod_uid)
+		h->pod.pod_uid = h->uid;
+	n = snprintf(h->cg, sizeof(h->cg), "%s%s", h->conf.cgroup_root, pcg);
+	if (n < 0 || (size_t)n >= sizeof(h->cg))
+		return dp_seterr(ENAMETOOLONG, "cgroup path %s%s",
+				 h->conf.cgroup_root, pcg);
+	return 0;
+}
+
+/*
+ * pod_spec_hash: from the API server (the kubelet's credentials) when a
+ * kubeconfig is set; else the annotation, recorded as such; else none.
+ * An API server failure is an error only for Pods that asked.
+ */
+static int spec_hash(struct hook *h, struct dp_pod_identity *id)
+{
+	struct dp_kubeconfig kc;
+	struct json_object *obj = NULL, *meta, *uid;
+	size_t got;
+	int err;
+
+	id->spec_source = DSTACK_POD_SPEC_UNKNOWN;
+	memset(id->pod_spec_hash, 0, sizeof(id->pod_spec_hash));
+	if (h->conf.kubeconfig[0]) {
+		err = dp_kubeconfig_load(h->conf.kubeconfig, &kc);
+		if (!err) {
+			err = dp_kube_get_pod(&kc, h->pod.pod_namespace,
+					      h->pod.pod_name,
+					      h->conf.timeout_ms, &obj);
+			dp_kubeconfig_free(&kc);
+		}
+		if (!err) {
+			if (!json_object_object_get_ex(obj, "metadata", &meta) ||
+			    !json_object_object_get_ex(meta, "uid", &uid) ||
+			    !json_object_is_type(uid, json_type_string) ||
+			    strcmp(json_object_get_string(uid), h->pod.pod_uid))
+				err = dp_seterr(ESTALE, "the API server's Pod %s is not uid %s",
+						h->who, h->pod.pod_uid);
+			else
+				err = dp_spec_hash(obj, id->pod_spec_hash);
+			json_object_put(obj);
+		}
+		if (!err) {
+			id->spec_source = DSTACK_POD_SPEC_APISERVER;
+			return 0;
+		}
+		if (h->required)
+			return err;
+		hook_log(h, LOG_WARNING, "pod_spec_hash from the API server: %s; going on without it",
+			 dp_errmsg());
+	}
+	if (h->pod.spec_hash) {
+		if (dp_unhex(h->pod.spec_hash, id->pod_spec_hash,
+			     sizeof(id->pod_spec_hash), &got) ||
+		    got != sizeof(id->pod_spec_hash))
+			return dp_seterr(EINVAL, "annotation dstack.io/pod-spec-hash is not 64 hex digits");
+		id->spec_source = DSTACK_POD_SPEC_ANNOTATION;
+	}
+	return 0;
+}
+
+/* After EEXIST: is the cgroup bound to this very Pod (a runtime retry)? */
+static int bound_to_us(const struct hook *h)
+{
+	struct dstack_pod_claims claims;
+	struct dp_dev dev;
+	char uid[37];
+	int pidfd, err;
+
+	pidfd = (int)syscall(SYS_pidfd_open, h->st.pid, 0);
+	if (pidfd < 0)
+		return 0;
+	err = dp_open(&dev);
+	if (!err) {
+		err = dp_attest(&dev, pidfd, NULL, 0, &claims, NULL);
+		dp_close(&dev);
+	}
+	close(pidfd);
+	if (err)
+		return 0;
+	dp_uuid_format(claims.pod_uid, uid);
+	return !strcmp(uid, h->pod.pod_uid);
+}
+
+/*
+ * Bind the Pod cgroup h->cg to the Pod's identity.  A cgroup already bound
+ * to this very Pod (a runtime retry, or two containers of one Pod created
+ * at once) is success.
+ */
+static int bind_pod(struct hook *h, struct dp_dev *dev)
+{
+	char wl[DSTACK_POD_WORKLOAD_SIZE];
+	struct dp_pod_identity id;
+	uint64_t gen = 0;
+	int err;
+
+	if (!h->pod.pod_namespace || !h->pod.pod_name)
+		return dp_seterr(EINVAL, "the annotations do not name the Pod's namespace and name");
+	memset(&id, 0, sizeof(id));
+	if (h->pod.workload_id) {
+		id.workload_id = h->pod.workload_id;
+	} else {
+		snprintf(wl, sizeof(wl), "%s/%s", h->pod.pod_namespace,
+			 h->pod.pod_name);
+		id.workload_id = wl;
+	}
+	id.pod_uid = h->pod.pod_uid;
+	id.pod_namespace = h->pod.pod_namespace;
+	id.pod_name = h->pod.pod_name;
+	err = spec_hash(h, &id);
+	if (err)
+		return err;
+	err = dp_bind(dev, h->cg, &id, &gen);
+	if (err == -EEXIST && bound_to_us(h)) {
+		hook_log(h, LOG_INFO, "%s already bound to uid %s", h->cg,
+			 h->pod.pod_uid);
+		return 0;
+	}
+	if (err)
+		return err;
+	hook_log(h, LOG_INFO, "bound %s uid %s workload %s spec_source %s generation %llu",
+		 h->cg, h->pod.pod_uid, id.workload_id,
+		 dp_spec_source_name(id.spec_source), (unsigned long long)gen);
+	return 0;
+}
+
+static int sandbox_create(struct hook *h)
+{
+	struct dp_dev dev;
+	int err;
+
+	err = pod_cgroup(h);
+	if (err)
+		return hook_fail(h, "finding the Pod cgroup");
+	err = dp_open(&dev);
+	if (err)
+		return hook_fail(h, "bind");
+	err = bind_pod(h, &dev);
+	dp_close(&dev);
+	return err ? hook_fail(h, "bind") : 0;
+}
+
+/*
+ * containerd and CRI-O give the sandbox no hooks (Documentation/
+ * kubernetes.rst), so the first container of a Pod binds it.
+ */
+static int container_create(struct hook *h)
+{
+	char name[DSTACK_POD_EVENT_NAME_MAX + 1];
+	uint8_t pmr[DSTACK_POD_DIGEST_LEN], digest[DSTACK_POD_DIGEST_LEN];
+	char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
+	char *desc = NULL, *payload = NULL;
+	size_t dlen = 0, plen = 0;
+	struct dp_dev dev;
+	int err;
+
+	err = dp_oci_config_load(h->st.bundle, &h->config);
+	if (!err)
+		err = dp_oci_descriptor(h->config, &h->pod, &desc, &dlen);
+	if (!err)
+		err = dp_oci_descriptor_event(h->pod.container_name, desc, dlen,
+					      name, &payload, &plen);
+	if (!err)
+		err = dp_event_digest(name, payload, plen, digest);
+	if (err) {
+		err = hook_fail(h, "describing the container");
+		goto out;
+	}
+	dp_hex(digest, sizeof(digest), hex);
+	if (marker_matches(h, hex)) {
+		hook_log(h, LOG_INFO, "%s (container %s) already measured",
+			 name, h->st.id);
+		goto out;
+	}
+	err = pod_cgroup(h);
+	if (err) {
+		err = hook_fail(h, "finding the Pod cgroup");
+		goto out;
+	}
+	err = dp_open(&dev);
+	if (err) {
+		err = hook_fail(h, "measuring the container");
+		goto out;
+	}
+	err = dp_pod_extend(&dev, h->cg, NULL, name, payload, plen, pmr);
+	if (err == -ENOENT) {
+		err = bind_pod(h, &dev);
+		if (err) {
+			dp_close(&dev);
+			err = hook_fail(h, "bind");
+			goto out;
+		}
+		err = dp_pod_extend(&dev, h->cg, NULL, name, payload, plen,
+				    pmr);
+	}
+	dp_close(&dev);
+	if (err) {
+		err = hook_fail(h, "measuring the container");
+		goto out;
+	}
+	marker_write(h, hex);
+	hook_log(h, LOG_INFO, "measured %s (%zu-byte %s) into %s", name, plen,
+		 plen == dlen ? "descriptor" : "descriptor digest", h->cg);
+out:
+	free(desc);
+	free(payload);
+	return err;
+}
+
+static int sandbox_poststop(struct hook *h)
+{
+	struct dp_dev dev;
+	int err;
+
+	if (!h->pod.pod_uid) {
+		hook_log(h, LOG_ERR, "the sandbox annotations carry no Pod uid");
+		return 1;
+	}
+	err = dp_open(&dev);
+	if (!err) {
+		err = dp_unbind(&dev, NULL, h->pod.pod_uid);
+		dp_close(&dev);
+	}
+	/* The kernel drops a binding when its cgroup is removed. */
+	if (err == -ENOENT) {
+		hook_log(h, LOG_INFO, "uid %s: no binding left", h->pod.pod_uid);
+		return 0;
+	}
+	if (err) {
+		hook_log(h, LOG_ERR, "unbind uid %s: %s", h->pod.pod_uid,
+			 dp_errmsg());
+		return 1;
+	}
+	hook_log(h, LOG_INFO, "unbound uid %s", h->pod.pod_uid);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dstack-pod-hook [--config FILE] [create-runtime|poststop]\n"
+		"  An OCI runtime hook: reads the container state JSON on stdin.\n"
+		"  Without a stage, the state's status says it (creating, stopped).\n"
+		"  Config: --config, else $DSTACK_POD_HOOK_CONFIG, else %s.\n"
+		"  Documentation/kubernetes.rst\n", HOOK_DEFAULT_CONFIG);
+}
+
+static int classify(struct hook *h)
+{
+	struct json_object *annots = h->st.annotations;
+	int err;
+
+	/* Runtimes copy the config's annotations into the state. */
+	if (!annots) {
+		err = dp_oci_config_load(h->st.bundle, &h->config);
+		if (err)
+			return err;
+		json_object_object_get_ex(h->config, "annotations", &annots);
+	}
+	if (!annots) {
+		memset(&h->pod, 0, sizeof(h->pod));
+		return 0;
+	}
+	return dp_oci_pod_from_annotations(annots, &h->pod);
+}
+
+static int parse_stage(const char *s, enum hook_stage *stage)
+{
+	if (!strcmp(s, "create-runtime") || !strcmp(s, "createRuntime") ||
+	    !strcmp(s, "creating"))
+		*stage = STAGE_CREATE_RUNTIME;
+	else if (!strcmp(s, "poststop") || !strcmp(s, "stopped"))
+		*stage = STAGE_POSTSTOP;
+	else
+		return -1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfg = NULL, *stage = NULL;
+	struct hook h;
+	char *buf = NULL;
+	size_t len = 0;
+	int i, err, ret = 1;
+
+	memset(&h, 0, sizeof(h));
+	strcpy(h.who, "-");
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc) {
+			cfg = argv[++i];
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!stage && argv[i][0] != '-') {
+			stage = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (stage && parse_stage(stage, &h.stage)) {
+		fprintf(stderr, "dstack-pod-hook: unknown stage \"%s\"\n", stage);
+		usage(stderr);
+		return 2;
+	}
+	openlog("dstack-pod-hook", LOG_PID, LOG_DAEMON);
+
+	/*
+	 * Until the container is known to belong to a Pod, a failure is a
+	 * failure of the runtime's input: say so and stop it.
+	 */
+	err = read_stdin(&buf, &len);
+	if (!err)
+		err = dp_oci_state_parse(buf, len, &h.st);
+	free(buf);
+	if (!err && !stage && parse_stage(h.st.status, &h.stage))
+		err = dp_seterr(EINVAL, "no stage given, and status \"%s\" is neither creating nor stopped",
+				h.st.status);
+	if (err) {
+		hook_log(&h, LOG_ERR, "bad container state: %s", dp_errmsg());
+		goto out;
+	}
+	err = classify(&h);
+	if (!err && h.pod.kind == DP_OCI_OTHER) {
+		ret = 0;
+		goto out;
+	}
+	if (!err && h.pod.pod_namespace && h.pod.pod_name)
+		snprintf(h.who, sizeof(h.who), "%s/%s", h.pod.pod_namespace,
+			 h.pod.pod_name);
+	if (!cfg)
+		cfg = getenv("DSTACK_POD_HOOK_CONFIG");
+	if (conf_load(&h.conf, cfg ? cfg : HOOK_DEFAULT_CONFIG, !!cfg)) {
+		hook_log(&h, LOG_ERR, "%s", dp_errmsg());
+		goto out;
+	}
+	h.required = asks_for_dstack_pod(&h);
+	if (err) {
+		/*
+		 * A Kubernetes container whose annotations are not usable (a
+		 * workload id the kernel would refuse, say): the Pod's
+		 * failure, under the failure policy.
+		 */
+		if (h.pod.kind == DP_OCI_OTHER) {
+			hook_log(&h, LOG_ERR, "bad container state: %s",
+				 dp_errmsg());
+			goto out;
+		}
+		ret = hook_fail(&h, "reading the annotations");
+		goto out;
+	}
+
+	if (h.stage == STAGE_POSTSTOP) {
+		if (h.pod.kind == DP_OCI_SANDBOX) {
+			ret = sandbox_poststop(&h);
+		} else {
+			marker_remove(&h);
+			ret = 0;
+		}
+	} else {
+		ret = h.pod.kind == DP_OCI_SANDBOX ? sandbox_create(&h) :
+						     container_create(&h);
+	}
+out:
+	json_object_put(h.config);
+	dp_oci_state_free(&h.st);
+	closelog();
+	return ret;
+}
