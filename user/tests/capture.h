@@ -49,4 +49,16 @@ static int capture_run(int (*cmd)(int, char **), const char *argv0,
 	return rc;
 }
 
+/* capture_run() with the arguments inline: cmd, argv0, args..., NULL. */
+static inline int capture_call(int (*cmd)(int, char **), const char *argv0, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, argv0);
+	rc = capture_run(cmd, argv0, va_arg(ap, const char *), ap);
+	va_end(ap);
+	return rc;
+}
+
 #endif /* DSTACK_POD_CAPTURE_H */

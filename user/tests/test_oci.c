@@ -945,17 +945,6 @@ static void test_pod_cgroup(void)
 	       "uid of a non-Pod cgroup refused");
 }
 
-static int run(const char *a0, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, a0);
-	rc = capture_run(cmd_descriptor, a0, va_arg(ap, const char *), ap);
-	va_end(ap);
-	return rc;
-}
-
 static void test_cli(void)
 {
 	char cfg[PATH_MAX + 64], st[PATH_MAX + 64], plain[PATH_MAX + 64];
@@ -975,7 +964,7 @@ static void test_cli(void)
 	snprintf(plain, sizeof(plain), "%s/plain.config.json", datadir);
 	exp = slurp("containerd-container.descriptor", &elen);
 
-	rc = run("descriptor", cfg, NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", cfg, NULL);
 	tap_ok(rc == 0 && exp && strlen(captured) == elen && !memcmp(captured, exp, elen),
 	       "cli: descriptor CONFIG.json prints the KAT");
 
@@ -989,7 +978,7 @@ static void test_cli(void)
 			write_file(p, src ? src : "");
 			free(src);
 		}
-		rc = run("descriptor", dir, NULL);
+		rc = capture_call(cmd_descriptor, "descriptor", dir, NULL);
 		tap_ok(rc == 0 && exp && !strcmp(captured, exp), "cli: descriptor BUNDLE-DIR");
 		unlink(p);
 		rmdir(dir);
@@ -1005,28 +994,28 @@ static void test_cli(void)
 	}
 	free(desc);
 	json_object_put(c);
-	rc = run("descriptor", cfg, "--digest", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", cfg, "--digest", NULL);
 	tap_ok(rc == 0 && !strcmp(captured, line), "cli: --digest prints event name and SHA-384 digest");
 	if (strcmp(captured, line))
 		tap_diag("got: %s", captured);
 
 	snprintf(cfg, sizeof(cfg), "%s/crio-container.config.json", datadir);
-	rc = run("descriptor", cfg, "--state", st, "--digest", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", cfg, "--state", st, "--digest", NULL);
 	tap_ok(rc == 0 && strstr(captured, "event=container.app\ndigest="),
 	       "cli: --state STATE.json gives the names");
 	(void)name;
 
-	rc = run("descriptor", plain, "--digest", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", plain, "--digest", NULL);
 	tap_ok(rc == 1 && strstr(captured, "not a Kubernetes container"),
 	       "cli: --digest on a non-Kubernetes bundle fails clearly");
-	rc = run("descriptor", "/nonexistent/config.json", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", "/nonexistent/config.json", NULL);
 	tap_ok(rc == 1 && strstr(captured, "/nonexistent/config.json"),
 	       "cli: missing file fails with its name");
-	rc = run("descriptor", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", NULL);
 	tap_ok(rc == 2 && strstr(captured, "usage:"), "cli: no argument is a usage error");
-	rc = run("descriptor", cfg, "--bogus", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", cfg, "--bogus", NULL);
 	tap_ok(rc == 2, "cli: unknown option is a usage error");
-	rc = run("descriptor", "--help", NULL);
+	rc = capture_call(cmd_descriptor, "descriptor", "--help", NULL);
 	tap_ok(rc == 0 && strstr(captured, "--digest"), "cli: --help");
 	free(exp);
 	unlink(out_path);

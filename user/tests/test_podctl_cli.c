@@ -15,21 +15,10 @@
 #include "../podctl/bundle.c"
 #include "capture.h"
 
-/* Run cmd with args (NULL-terminated, a0 = argv[0]), capturing its output. */
-static int run(int (*cmd)(int, char **), const char *a0, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, a0);
-	rc = capture_run(cmd, a0, va_arg(ap, const char *), ap);
-	va_end(ap);
-	return rc;
-}
 
 #define EXPECT(rc, pat, desc, ...)					\
 	do {								\
-		int __rc = run(__VA_ARGS__, NULL);			\
+		int __rc = capture_call(__VA_ARGS__, NULL);			\
 		if (!tap_ok(__rc == (rc) && strstr(captured, (pat)),	\
 			    "%s (exit %d)", (desc), __rc))		\
 			tap_diag("output: %s", captured);		\

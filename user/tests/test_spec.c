@@ -504,20 +504,10 @@ static void test_canonical(void)
 
 /* ---- the CLI ----------------------------------------------------------- */
 
-static int run(int (*cmd)(int, char **), const char *a0, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, a0);
-	rc = capture_run(cmd, a0, va_arg(ap, const char *), ap);
-	va_end(ap);
-	return rc;
-}
 
 #define EXPECT(rc, pat, desc, ...)					\
 	do {								\
-		int __rc = run(cmd_spec_hash, "spec-hash", __VA_ARGS__, NULL); \
+		int __rc = capture_call(cmd_spec_hash, "spec-hash", __VA_ARGS__, NULL); \
 		if (!tap_ok(__rc == (rc) && strstr(captured, (pat)),	\
 			    "cli: %s (exit %d)", (desc), __rc))		\
 			tap_diag("output: %s", captured);		\
@@ -548,7 +538,7 @@ static void test_cli(void)
 	fd = open(DATA "kat.yaml", O_RDONLY);
 	dup2(fd, 0);
 	close(fd);
-	rc = run(cmd_spec_hash, "spec-hash", "-", NULL);
+	rc = capture_call(cmd_spec_hash, "spec-hash", "-", NULL);
 	dup2(saved, 0);
 	close(saved);
 	tap_ok(rc == 0 && !strcmp(captured, KAT_HASH "\n"), "cli: - reads stdin");
