@@ -302,8 +302,9 @@ apiserver_timeout_ms = 2000
 state_dir = /run/dstack-pod/hook
 cgroup_root = /sys/fs/cgroup
 EOF
-# The same with the RuntimeClass handlers that ask for dstack-pod.
-sed 's/^policy = open$/policy = open\nrequired_handlers = dstack-pod/' "$T/hook.conf" >"$T/hook-handlers.conf"
+# The configuration a dstack-pod RuntimeClass handler's base spec names
+# (deploy/containerd/hook-dstack-pod.conf): every Pod it runs fails closed.
+sed 's/^policy = open$/policy = closed/' "$T/hook.conf" >"$T/hook-closed.conf"
 # A syslog sink on /dev/log, so the hook's log lines can be checked.
 rm -f /dev/log
 $PY - "$T/syslog" <<'EOF' >/dev/null 2>&1 &
@@ -494,8 +495,14 @@ check_pod b "$UB"
 $PY -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["pmr_events"] != 2)' "$T/a.cj" &&
 	ok "Pod A: two events in the PMR (app, sidecar); the sandbox measured nothing" ||
 	notok "Pod A: pmr_events = $(pyq "$T/a.cj" 'j["pmr_events"]')"
-expect 0 "container.app" "inside Pod A's container: dstack-podctl log shows its own Pod's log" \
-	inctr a-app "$P log --format json"
+expect 0 "container.app" "inside Pod A's container: dstack-podctl log --pod self shows its own Pod's log (device, no netlink)" \
+	inctr a-app "$P log --pod self --format json"
+r=$(inctr a-app "$P log --pod self" | grep 'replayed PMR' | hexof 96)
+[ -n "$r" ] && [ "$r" = "$(pyq "$T/a.cj" 'j["pmr"]')" ] &&
+	ok "inside Pod A's container: log --pod self replays to the PMR of its claims" ||
+	notok "inside Pod A's container: log --pod self replayed '$r'"
+expect 1 "not in a bound Pod" "outside any Pod: log --pod self fails (not in a bound Pod)" \
+	$P log --pod self
 
 # ---- a differing descriptor: different PMR; identical: same PMR ----
 # Pods with one container (sleep) each: E1 and E2 identical but for their
@@ -552,16 +559,12 @@ listed "$UC" && notok "fail-closed Pod: no binding left" || ok "fail-closed Pod 
 $RUNC state "$(oci_id sandbox-c)" >/dev/null 2>&1 && notok "fail-closed Pod: no container left" ||
 	ok "fail-closed Pod: runc left no container"
 $RUNC delete --force "$(oci_id sandbox-c)" >/dev/null 2>&1
-printf '{"ociVersion": "1.0.2", "id": "p", "status": "creating", "pid": %d, "bundle": "%s"}' $$ "$T" >"$T/state-plain.json"
-"$HOOK" --config "$T/hook-handlers.conf" create-runtime <"$T/state-plain.json" >"$OUT" 2>&1 &&
-	ok "hook.conf with required_handlers = dstack-pod is accepted" ||
-	{ notok "hook.conf with required_handlers = dstack-pod is accepted"; sed 's/^/# /' "$OUT"; }
 # pod_up reads $T/hook.conf: swap it for this Pod only.
-mv "$T/hook.conf" "$T/hook.conf.open" && cp "$T/hook-handlers.conf" "$T/hook.conf"
+mv "$T/hook.conf" "$T/hook.conf.open" && cp "$T/hook-closed.conf" "$T/hook.conf"
 if pod_up h crun "$UH" shop closed-h systemd burstable '{"io.kubernetes.cri.runtime-handler": "dstack-pod"}'; then
-	notok "fail-closed Pod (RuntimeClass handler dstack-pod), API server down: crun create must fail"
+	notok "fail-closed Pod (handler config policy = closed), API server down: crun create must fail"
 elif grep -a 'closed-h' "$T/syslog" 2>/dev/null | grep -q 'failing closed'; then
-	ok "fail-closed Pod (handler dstack-pod in required_handlers), API server down: crun create fails (hook: failing closed)"
+	ok "fail-closed Pod (its handler's hook.conf says policy = closed), API server down: crun create fails (hook: failing closed)"
 else
 	notok "fail-closed Pod (handler): crun create fails because the hook fails closed"
 	grep -a 'closed-h' "$T/syslog" 2>/dev/null | tail -n 3 | sed 's/^/# /'
@@ -608,6 +611,15 @@ hook_bad() {
 		ok "hook by hand, $_d: exit $st, stderr: $(head -n 1 "$OUT")"
 	else notok "hook by hand, $_d (exit $st)"; sed 's/^/# /' "$OUT"; fi
 }
+# A Pod that did not ask for dstack-pod fails open: exit 0, a log line.
+hook_open() {
+	_d=$1 _pat=$2
+	"$HOOK" --config "$T/hook.conf" create-runtime <"$T/state.json" >"$OUT" 2>&1
+	st=$?
+	if [ $st = 0 ] && grep -qi -- "$_pat" "$OUT" && grep -q "failing open" "$OUT"; then
+		ok "hook by hand, fail-open Pod, $_d: exit 0, stderr: $(head -n 1 "$OUT")"
+	else notok "hook by hand, fail-open Pod, $_d (exit $st)"; sed 's/^/# /' "$OUT"; fi
+}
 printf '{"ociVersion": "1.0.2", "id": "x", "pid": 1, "bundle": ' >"$T/state.json"
 hook_bad "truncated state JSON" "json\|parse\|state"
 printf 'not json at all' >"$T/state.json"
@@ -617,16 +629,19 @@ sleep 100 &
 SP=$!
 printf '{"ociVersion": "1.0.2", "id": "s1", "status": "creating", "pid": %d, "bundle": "%s", "annotations": {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "s1"}}' \
 	$SP "$T/b/a-sandbox" >"$T/state.json"
-hook_bad "sandbox without sandbox-uid/name/namespace annotations" "annotation\|uid"
+hook_open "sandbox without sandbox-uid/name/namespace annotations" "annotation\|uid"
 kill $SP; wait $SP 2>/dev/null
 # a sandbox state of a process that has exited
 UX=$(oci_uid pod-x)
 printf '{"ociVersion": "1.0.2", "id": "s2", "status": "creating", "pid": %d, "bundle": "%s", "annotations": {"io.kubernetes.cri.container-type": "sandbox", "io.kubernetes.cri.sandbox-id": "s2", "io.kubernetes.cri.sandbox-uid": "%s", "io.kubernetes.cri.sandbox-name": "x", "io.kubernetes.cri.sandbox-namespace": "shop"}}' \
 	$SP "$T/b/a-sandbox" "$UX" >"$T/state.json"
-hook_bad "sandbox whose pid has exited" "pid\|process\|$SP\|cgroup"
+hook_open "sandbox whose pid has exited" "pid\|process\|$SP\|cgroup"
 printf '{"ociVersion": "1.0.2", "id": "c9", "status": "creating", "pid": %d, "bundle": "%s", "annotations": {"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": "s9", "io.kubernetes.cri.sandbox-uid": "%s", "io.kubernetes.cri.container-name": "ghost", "io.kubernetes.cri.sandbox-name": "x", "io.kubernetes.cri.sandbox-namespace": "shop"}}' \
 	$$ "$T/b/a-app" "$UX" >"$T/state.json"
-hook_bad "container of a Pod that is not bound" "bound\|pod\|$UX"
+hook_open "container of a Pod that is not bound" "bound\|pod\|$UX"
+printf 'policy = open\nrequired_handlers = dstack-pod\n' >"$T/bad.conf"
+expect 1 "bad.conf:2: unknown key" "hook by hand, a Pod's container and a hook.conf with an unknown key: exit 1, FILE:LINE" \
+	"$HOOK" --config "$T/bad.conf" create-runtime <"$T/state.json"
 # The same bad states for a Pod that asked for dstack-pod: fail closed.
 REQ='"dstack.io/attestation": "required", '
 sleep 100 &

@@ -62,7 +62,7 @@ struct hook {
 	struct dp_oci_state st;
 	struct dp_oci_pod pod;
 	struct json_object *config;	/* bundle/config.json, when loaded */
-	int required;			/* the Pod asked for dstack-pod */
+	int required;	/* the Pod asked for dstack-pod, or policy = closed */
 	char uid[37];			/* pod_uid, when taken from the cgroup */
 	char cg[PATH_MAX];		/* the Pod cgroup, under cgroup_root */
 	char who[DSTACK_POD_NAMESPACE_SIZE + DSTACK_POD_NAME_SIZE + 2];
@@ -90,7 +90,7 @@ static void hook_log(const struct hook *h, int prio, const char *fmt, ...)
  */
 static int hook_fail(const struct hook *h, const char *what)
 {
-	int closed = h->required || h->conf.policy_closed;
+	int closed = h->required;
 
 	hook_log(h, LOG_ERR, "%s: %s; %s", what, dp_errmsg(),
 		 closed ? "failing closed: the container does not start" :
@@ -724,7 +724,7 @@ int main(int argc, char **argv)
 		hook_log(&h, LOG_ERR, "%s", dp_errmsg());
 		goto out;
 	}
-	h.required = asks_for_dstack_pod(&h);
+	h.required = asks_for_dstack_pod(&h) || h.conf.policy_closed;
 	if (err) {
 		/*
 		 * A Kubernetes container whose annotations are not usable (a

@@ -238,9 +238,58 @@ static int log_cb(const struct dp_nl_event *ev, void *arg)
 	return 0;
 }
 
+/* Print what log_cb gathered: the replay line, or the mismatch count. */
+static int log_end(const struct log_ctx *c, const char *what)
+{
+	char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
+
+	if (c->fmt == LOG_TEXT) {
+		dp_hex(c->mr, sizeof(c->mr), hex);
+		printf("replayed %s %s\n", what, hex);
+	}
+	if (fflush(stdout))
+		return podctl_fail(dp_seterr(errno, "writing output"));
+	if (c->bad) {
+		fprintf(stderr, "dstack-podctl: %d event digest%s do not match name and payload\n",
+			c->bad, c->bad == 1 ? "" : "s");
+		return PODCTL_EXIT_FAIL;
+	}
+	return PODCTL_EXIT_OK;
+}
+
+/*
+ * --pod self: the caller's own Pod's log through the device
+ * (DSTACK_POD_IOC_POD_LOG).  It needs neither privileges nor the node's
+ * network namespace, so it works inside any container of a bound Pod.
+ */
+static int log_self(struct log_ctx *c)
+{
+	struct dp_log log = { 0 };
+	struct dp_nl_event ev;
+	struct dp_dev dev;
+	size_t i;
+	int err;
+
+	err = dp_open(&dev);
+	if (err)
+		return podctl_fail_nodev(err);
+	err = dp_pod_log(&dev, &log);
+	dp_close(&dev);
+	for (i = 0; !err && i < log.n; i++) {
+		ev.index = log.ev[i].index;
+		ev.name = log.ev[i].name;
+		memcpy(ev.digest, log.ev[i].digest, sizeof(ev.digest));
+		ev.payload = log.ev[i].payload;
+		ev.payload_len = log.ev[i].payload_len;
+		err = log_cb(&ev, c);
+	}
+	dp_log_free(&log);
+	return err ? podctl_fail(err) : log_end(c, "PMR");
+}
+
 int cmd_log(int argc, char **argv)
 {
-	static const char use[] = "log [--pod UID] [--format text|dstack|json|raw]";
+	static const char use[] = "log [--pod UID|self] [--format text|dstack|json|raw]";
 	static const struct option opts[] = {
 		{ "pod", required_argument, NULL, 'p' },
 		{ "format", required_argument, NULL, 'f' },
@@ -250,7 +299,6 @@ int cmd_log(int argc, char **argv)
 	const char *pod = NULL, *fmt = "text";
 	struct log_ctx c;
 	struct dp_nl nl;
-	char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
 	int opt, err;
 
 	optind = 1;
@@ -282,6 +330,8 @@ int cmd_log(int argc, char **argv)
 			fmt, pod ? "" : " or raw");
 		return PODCTL_EXIT_USAGE;
 	}
+	if (pod && !strcmp(pod, "self"))
+		return log_self(&c);
 	if (pod && dp_uuid_parse(pod, uid)) {
 		fprintf(stderr, "dstack-podctl: --pod: %s\n", dp_errmsg());
 		return PODCTL_EXIT_USAGE;
@@ -302,18 +352,7 @@ int cmd_log(int argc, char **argv)
 	dp_nl_close(&nl);
 	if (err)
 		return podctl_fail(err);
-	if (c.fmt == LOG_TEXT) {
-		dp_hex(c.mr, sizeof(c.mr), hex);
-		printf("replayed %s %s\n", pod ? "PMR" : "RTMR3", hex);
-	}
-	if (fflush(stdout))
-		return podctl_fail(dp_seterr(errno, "writing output"));
-	if (c.bad) {
-		fprintf(stderr, "dstack-podctl: %d event digest%s do not match name and payload\n",
-			c.bad, c.bad == 1 ? "" : "s");
-		return PODCTL_EXIT_FAIL;
-	}
-	return PODCTL_EXIT_OK;
+	return log_end(&c, pod ? "PMR" : "RTMR3");
 }
 
 /* ---- monitor --------------------------------------------------------- */

@@ -18,7 +18,7 @@ static const struct podctl_cmd cmds[] = {
 	{ "status", cmd_status, "status [--json]" },
 	{ "extend", cmd_extend, "extend NAME (PAYLOAD | --file F)" },
 	{ "list", cmd_list, "list [--json] [--stats]" },
-	{ "log", cmd_log, "log [--pod UID] [--format text|dstack|json|raw]" },
+	{ "log", cmd_log, "log [--pod UID|self] [--format text|dstack|json|raw]" },
 	{ "monitor", cmd_monitor, "monitor [--json] [--count N]" },
 	{ "report", cmd_report, "report [--report-data HEX] [--out FILE | --hex]" },
 	{ "fuse", cmd_fuse, "fuse [--binder-cgroup PATH] [--force]" },
