@@ -33,10 +33,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <openssl/crypto.h>
 
 #include "dstackpod.h"
 #include "kube.h"
@@ -323,10 +325,18 @@ static int marker_path(const struct hook *h, char *buf, size_t size)
 	return 0;
 }
 
-/* 1 if this container was measured with this digest already. */
-static int marker_matches(const struct hook *h, const char *hex)
+/*
+ * The marker holds the event itself: its name, a NUL, its payload.
+ * Comparing bytes needs no hash, and so no libcrypto, on the common path.
+ */
+#define MARKER_MAX (DSTACK_POD_EVENT_NAME_MAX + 1 + DSTACK_POD_EVENT_PAYLOAD_MAX)
+
+/* 1 if this container was measured with this very event already. */
+static int marker_matches(const struct hook *h, const char *name,
+			  const char *payload, size_t plen)
 {
-	char path[PATH_MAX], body[2 * DSTACK_POD_DIGEST_LEN + 1];
+	char path[PATH_MAX], body[MARKER_MAX + 1];
+	size_t nlen = strlen(name) + 1;
 	ssize_t n;
 	int fd;
 
@@ -335,28 +345,38 @@ static int marker_matches(const struct hook *h, const char *hex)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
-	n = read(fd, body, sizeof(body) - 1);
+	n = read(fd, body, sizeof(body));
 	close(fd);
-	if (n != (ssize_t)strlen(hex))
-		return 0;
-	body[n] = '\0';
-	return !strcmp(body, hex);
+	return n >= 0 && (size_t)n == nlen + plen &&
+	       !memcmp(body, name, nlen) && !memcmp(body + nlen, payload, plen);
 }
 
 /* Best effort: a lost marker only means that a retry measures again. */
-static void marker_write(const struct hook *h, const char *hex)
+static void marker_write(const struct hook *h, const char *name,
+			 const char *payload, size_t plen)
 {
 	char path[PATH_MAX], dir[PATH_MAX];
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)name, .iov_len = strlen(name) + 1 },
+		{ .iov_base = (void *)payload, .iov_len = plen },
+	};
 	int fd;
 
-	snprintf(dir, sizeof(dir), "%s", h->conf.state_dir);
-	if (mkdir_p(dir) || marker_path(h, path, sizeof(path)))
+	if (marker_path(h, path, sizeof(path)))
 		return;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 		  0600);
+	if (fd < 0 && errno == ENOENT) {
+		snprintf(dir, sizeof(dir), "%s", h->conf.state_dir);
+		if (mkdir_p(dir))
+			return;
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+	}
 	if (fd < 0)
 		return;
-	if (write(fd, hex, strlen(hex)) < 0)
+	if (writev(fd, iov, 2) != (ssize_t)(iov[0].iov_len + plen))
 		unlink(path);
 	close(fd);
 }
@@ -536,8 +556,7 @@ static int sandbox_create(struct hook *h)
 static int container_create(struct hook *h)
 {
 	char name[DSTACK_POD_EVENT_NAME_MAX + 1];
-	uint8_t pmr[DSTACK_POD_DIGEST_LEN], digest[DSTACK_POD_DIGEST_LEN];
-	char hex[2 * DSTACK_POD_DIGEST_LEN + 1];
+	uint8_t pmr[DSTACK_POD_DIGEST_LEN];
 	char *desc = NULL, *payload = NULL;
 	size_t dlen = 0, plen = 0;
 	struct dp_dev dev;
@@ -549,14 +568,11 @@ static int container_create(struct hook *h)
 	if (!err)
 		err = dp_oci_descriptor_event(h->pod.container_name, desc, dlen,
 					      name, &payload, &plen);
-	if (!err)
-		err = dp_event_digest(name, payload, plen, digest);
 	if (err) {
 		err = hook_fail(h, "describing the container");
 		goto out;
 	}
-	dp_hex(digest, sizeof(digest), hex);
-	if (marker_matches(h, hex)) {
+	if (marker_matches(h, name, payload, plen)) {
 		hook_log(h, LOG_INFO, "%s (container %s) already measured",
 			 name, h->st.id);
 		goto out;
@@ -587,7 +603,7 @@ static int container_create(struct hook *h)
 		err = hook_fail(h, "measuring the container");
 		goto out;
 	}
-	marker_write(h, hex);
+	marker_write(h, name, payload, plen);
 	hook_log(h, LOG_INFO, "measured %s (%zu-byte %s) into %s", name, plen,
 		 plen == dlen ? "descriptor" : "descriptor digest", h->cg);
 out:
@@ -673,6 +689,19 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	int i, err, ret = 1;
 
+	/*
+	 * The runtime waits for the hook on every container start, and
+	 * OpenSSL's default first use costs more than all of the hook's own
+	 * work: reading openssl.cnf, filling the legacy name tables for every
+	 * cipher and digest, and freeing it all again at exit.  The hook
+	 * needs SHA-2 from the default provider and, for the API server,
+	 * libcurl's TLS with the kubeconfig's CA: skip all three
+	 * (Documentation/kubernetes.rst, "The hook and OpenSSL").
+	 */
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+			    OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+			    OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
+			    OPENSSL_INIT_NO_ATEXIT, NULL);
 	memset(&h, 0, sizeof(h));
 	strcpy(h.who, "-");
 	for (i = 1; i < argc; i++) {

@@ -51,6 +51,18 @@ const char *dp_spec_source_name(uint32_t src)
 	}
 }
 
+const char *dp_notify_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case DSTACK_POD_NOTIFY_BIND:		return "bind";
+	case DSTACK_POD_NOTIFY_UNBIND:		return "unbind";
+	case DSTACK_POD_NOTIFY_POD_EXTEND:	return "pod_extend";
+	case DSTACK_POD_NOTIFY_EXTEND:		return "extend";
+	case DSTACK_POD_NOTIFY_FUSE:		return "fuse";
+	default:				return "unknown";
+	}
+}
+
 int dp_spec_source_parse(const char *s, uint32_t *out)
 {
 	if (!strcmp(s, "unknown"))

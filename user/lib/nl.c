@@ -634,15 +634,3 @@ int dp_nl_monitor(struct dp_nl *nl, dp_nl_notify_cb cb, void *ctx)
 		err = req.cb_err;
 	return err;
 }
-
-const char *dp_notify_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case DSTACK_POD_NOTIFY_BIND:		return "bind";
-	case DSTACK_POD_NOTIFY_UNBIND:		return "unbind";
-	case DSTACK_POD_NOTIFY_POD_EXTEND:	return "pod_extend";
-	case DSTACK_POD_NOTIFY_EXTEND:		return "extend";
-	case DSTACK_POD_NOTIFY_FUSE:		return "fuse";
-	default:				return "unknown";
-	}
-}
