@@ -22,14 +22,16 @@ USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Ikmod/include/uapi -Iuser/lib \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
 USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmod -ldl
-# The hook runs on every container start: libcrypto, json-c and libyaml
-# linked in statically spare it the dynamic loader's ~2.3 M instructions
-# of symbol binding (bench/hook.sh; Documentation/performance.rst).
+# The hook runs on every container start, and a dynamically linked one
+# spends more time in the loader than in its own work (bench/hook.sh;
+# Documentation/performance.rst): it is a static PIE, libc, libcrypto,
+# json-c and libyaml included.  It needs no NSS and no dlopen() (the API
+# server is dstack-podctl's job); the linker's notes about getaddrinfo and
+# dlopen come from libcrypto objects it never calls, hence --no-warnings.
 # HOOK_STATIC=0 links it like the other programs.
 HOOK_STATIC ?= 1
 ifeq ($(HOOK_STATIC),1)
-HOOK_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -lcrypto -ljson-c -lyaml \
-	-Wl,-Bdynamic -ldl -lpthread
+HOOK_LDLIBS := -static-pie -Wl,--no-warnings -lcrypto -ljson-c -lyaml
 else
 HOOK_LDLIBS := $(USER_LDLIBS)
 endif

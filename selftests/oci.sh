@@ -299,6 +299,7 @@ cat >"$T/hook.conf" <<EOF
 policy = open
 kubeconfig = $T/kubeconfig
 apiserver_timeout_ms = 2000
+podctl = $P
 state_dir = /run/dstack-pod/hook
 cgroup_root = /sys/fs/cgroup
 EOF
@@ -331,6 +332,14 @@ if curl -sS --max-time 10 --cacert "$T/pki/ca.pem" \
 	"https://127.0.0.1:$PORT/api/v1/namespaces/shop/pods/web-a" >"$OUT" 2>&1; then
 	notok "API server refuses a client without a certificate"
 else ok "API server refuses a client without a certificate"; fi
+h=$($P spec-hash --apiserver shop/web-a --kubeconfig "$T/kubeconfig" --uid "$UA" 2>"$OUT")
+[ -n "$h" ] && [ "$h" = "$HA" ] &&
+	ok "podctl spec-hash --apiserver shop/web-a --uid (what the hook runs) = spec-hash of the manifest" ||
+	{ notok "podctl spec-hash --apiserver: '$h', manifest $HA"; sed 's/^/# /' "$OUT"; }
+expect 1 "is not uid" "podctl spec-hash --apiserver with another Pod's uid fails (a namesake is not that Pod)" \
+	$P spec-hash --apiserver shop/web-a --kubeconfig "$T/kubeconfig" --uid "$(oci_uid other)"
+expect 1 "pods/nope" "podctl spec-hash --apiserver of a Pod the API server does not have fails" \
+	$P spec-hash --apiserver shop/nope --kubeconfig "$T/kubeconfig"
 
 # ---- Pods A (runc, cgroupfs) and B (crun, systemd naming) ----
 # pod_up POD RUNTIME UID NS NAME CGROUP QOS POD-ANNOTATIONS

@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -41,9 +45,7 @@
 #include <openssl/crypto.h>
 
 #include "dstackpod.h"
-#include "kube.h"
 #include "oci.h"
-#include "spec.h"
 
 #define HOOK_DEFAULT_CONFIG	"/etc/dstack-pod/hook.conf"
 #define HOOK_CONFIG_MAX		(64 * 1024)
@@ -54,6 +56,7 @@ struct hook_conf {
 	int policy_closed;
 	char kubeconfig[PATH_MAX];	/* "" = do not ask the API server */
 	long timeout_ms;
+	char podctl[PATH_MAX];		/* runs spec-hash --apiserver */
 	char state_dir[PATH_MAX];
 	char cgroup_root[PATH_MAX];
 };
@@ -179,6 +182,8 @@ static int conf_set(const struct conf_pos *at, struct hook_conf *c,
 					val);
 		return 0;
 	}
+	if (!strcmp(key, "podctl"))
+		return set_str(at, c->podctl, sizeof(c->podctl), val, key);
 	if (!strcmp(key, "state_dir"))
 		return set_str(at, c->state_dir, sizeof(c->state_dir), val, key);
 	if (!strcmp(key, "cgroup_root"))
@@ -199,6 +204,7 @@ static int conf_load(struct hook_conf *c, const char *path, int explicit)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->kubeconfig, "/etc/kubernetes/kubelet.conf");
 	c->timeout_ms = 2000;
+	strcpy(c->podctl, "/usr/sbin/dstack-podctl");
 	strcpy(c->state_dir, "/run/dstack-pod/hook");
 	strcpy(c->cgroup_root, "/sys/fs/cgroup");
 
@@ -417,42 +423,105 @@ static int pod_cgroup(struct hook *h)
 }
 
 /*
+ * The Pod's pod_spec_hash from the API server: `dstack-podctl spec-hash
+ * --apiserver` does the HTTPS request, so that the hook itself needs no
+ * libcurl, no TLS and no dynamic loading (Documentation/kubernetes.rst,
+ * "The hook's start-up").  Its output is read through one pipe within the
+ * request timeout plus a grace period; on failure it is the message.
+ */
+static int spec_hash_apiserver(const struct hook *h, uint8_t hash[32])
+{
+	char pod[DSTACK_POD_NAMESPACE_SIZE + DSTACK_POD_NAME_SIZE + 2];
+	char timeout[24], out[2048];
+	char *argv[] = { (char *)h->conf.podctl, "spec-hash", "--apiserver", pod,
+			 "--kubeconfig", (char *)h->conf.kubeconfig, "--uid",
+			 (char *)h->pod.pod_uid, "--timeout-ms", timeout, NULL };
+	long left = h->conf.timeout_ms + 3000;
+	struct pollfd pfd;
+	size_t len = 0, got;
+	int fds[2], st, err = 0;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(pod, sizeof(pod), "%s/%s", h->pod.pod_namespace,
+		 h->pod.pod_name);
+	snprintf(timeout, sizeof(timeout), "%ld", h->conf.timeout_ms);
+	if (pipe2(fds, O_CLOEXEC))
+		return dp_seterr(errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		err = dp_seterr(errno, "fork");
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (!pid) {
+		if (dup2(fds[1], STDOUT_FILENO) >= 0 &&
+		    dup2(fds[1], STDERR_FILENO) >= 0)
+			execv(argv[0], argv);
+		dprintf(fds[1], "cannot run %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	pfd.fd = fds[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = dp_seterr(ETIMEDOUT, "%s spec-hash --apiserver %s: no answer within %ld ms",
+					argv[0], pod, h->conf.timeout_ms + 3000);
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(fds[0], out + len, sizeof(out) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(out) - 1)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left -= (t1.tv_sec - t0.tv_sec) * 1000 +
+			(t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (left < 1)
+			left = 1;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (err)
+		return err;
+	out[len] = '\0';
+	if (WIFEXITED(st) && !WEXITSTATUS(st) &&
+	    !dp_unhex(trim(out), hash, 32, &got) && got == 32)
+		return 0;
+	return dp_seterr(WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ENOENT : EIO,
+			 "%s", trim(out)[0] ? trim(out) : "dstack-podctl spec-hash failed");
+}
+
+/*
  * pod_spec_hash: from the API server (the kubelet's credentials) when a
  * kubeconfig is set; else the annotation, recorded as such; else none.
  * An API server failure is an error only for Pods that asked.
  */
 static int spec_hash(struct hook *h, struct dp_pod_identity *id)
 {
-	struct dp_kubeconfig kc;
-	struct json_object *obj = NULL, *meta, *uid;
 	size_t got;
 	int err;
 
 	id->spec_source = DSTACK_POD_SPEC_UNKNOWN;
 	memset(id->pod_spec_hash, 0, sizeof(id->pod_spec_hash));
 	if (h->conf.kubeconfig[0]) {
-		err = dp_kubeconfig_load(h->conf.kubeconfig, &kc);
-		if (!err) {
-			err = dp_kube_get_pod(&kc, h->pod.pod_namespace,
-					      h->pod.pod_name,
-					      h->conf.timeout_ms, &obj);
-			dp_kubeconfig_free(&kc);
-		}
-		if (!err) {
-			if (!json_object_object_get_ex(obj, "metadata", &meta) ||
-			    !json_object_object_get_ex(meta, "uid", &uid) ||
-			    !json_object_is_type(uid, json_type_string) ||
-			    strcmp(json_object_get_string(uid), h->pod.pod_uid))
-				err = dp_seterr(ESTALE, "the API server's Pod %s is not uid %s",
-						h->who, h->pod.pod_uid);
-			else
-				err = dp_spec_hash(obj, id->pod_spec_hash);
-			json_object_put(obj);
-		}
+		err = spec_hash_apiserver(h, id->pod_spec_hash);
 		if (!err) {
 			id->spec_source = DSTACK_POD_SPEC_APISERVER;
 			return 0;
 		}
+		memset(id->pod_spec_hash, 0, sizeof(id->pod_spec_hash));
 		if (h->required)
 			return err;
 		hook_log(h, LOG_WARNING, "pod_spec_hash from the API server: %s; going on without it",
@@ -690,13 +759,11 @@ int main(int argc, char **argv)
 	int i, err, ret = 1;
 
 	/*
-	 * The runtime waits for the hook on every container start, and
 	 * OpenSSL's default first use costs more than all of the hook's own
 	 * work: reading openssl.cnf, filling the legacy name tables for every
 	 * cipher and digest, and freeing it all again at exit.  The hook
-	 * needs SHA-2 from the default provider and, for the API server,
-	 * libcurl's TLS with the kubeconfig's CA: skip all three
-	 * (Documentation/kubernetes.rst, "The hook and OpenSSL").
+	 * only hashes, with the default provider: skip all three
+	 * (Documentation/kubernetes.rst, "The hook's start-up").
 	 */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
 			    OPENSSL_INIT_NO_ADD_ALL_CIPHERS |

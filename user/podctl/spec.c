@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dstack-podctl spec-hash FILE [--canonical] [--json]: the pod_spec_hash of
- * a manifest (Documentation/pod-spec-hash.rst).
+ * a manifest (Documentation/pod-spec-hash.rst); with --apiserver NS/NAME,
+ * of the Pod object the API server holds (what dstack-pod-hook records).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +13,14 @@
 #include <openssl/evp.h>
 
 #include "dstackpod.h"
+#include "kube.h"
 #include "podctl.h"
 #include "spec.h"
 
-#define SPEC_USAGE "spec-hash FILE [--canonical] [--json]   (FILE - reads stdin)"
+#define SPEC_USAGE "spec-hash FILE [--canonical] [--json]   (FILE - reads stdin)\n" \
+	"       dstack-podctl spec-hash --apiserver NAMESPACE/NAME [--kubeconfig FILE]\n" \
+	"                     [--uid UID] [--timeout-ms N] [--canonical] [--json]"
+#define KUBELET_CONF "/etc/kubernetes/kubelet.conf"
 
 static int spec_usage(void)
 {
@@ -40,37 +45,108 @@ static json_object *member(json_object *o, const char *a, const char *b)
 	return json_object_is_type(v, json_type_string) ? v : NULL;
 }
 
+/*
+ * The Pod NS/NAME from the API server with the kubeconfig's credentials;
+ * with uid, it must be that very Pod (not a namesake created since).
+ */
+static int apiserver_pod(const char *pod, const char *kubeconfig,
+			 const char *uid, long timeout_ms, json_object **obj)
+{
+	struct dp_kubeconfig kc;
+	json_object *meta, *u;
+	char *ns, *name;
+	int err;
+
+	ns = strdup(pod);
+	if (!ns)
+		return dp_seterr(ENOMEM, "--apiserver");
+	name = strchr(ns, '/');
+	if (!name || name == ns || !name[1] || strchr(name + 1, '/')) {
+		free(ns);
+		return dp_seterr(EINVAL, "--apiserver: \"%s\" is not NAMESPACE/NAME",
+				 pod);
+	}
+	*name++ = '\0';
+	err = dp_kubeconfig_load(kubeconfig, &kc);
+	if (!err) {
+		err = dp_kube_get_pod(&kc, ns, name, timeout_ms, obj);
+		dp_kubeconfig_free(&kc);
+	}
+	if (!err && uid &&
+	    (!json_object_object_get_ex(*obj, "metadata", &meta) ||
+	     !json_object_object_get_ex(meta, "uid", &u) ||
+	     !json_object_is_type(u, json_type_string) ||
+	     strcmp(json_object_get_string(u), uid))) {
+		json_object_put(*obj);
+		*obj = NULL;
+		err = dp_seterr(ESTALE, "the API server's Pod %s/%s is not uid %s",
+				ns, name, uid);
+	}
+	free(ns);
+	return err;
+}
+
+static int parse_timeout(const char *s, long *ms)
+{
+	char *end;
+
+	errno = 0;
+	*ms = strtol(s, &end, 10);
+	if (errno || end == s || *end || *ms < 1 || *ms > 60000) {
+		fprintf(stderr, "dstack-podctl spec-hash: --timeout-ms: \"%s\" is not 1..60000\n",
+			s);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_spec_hash(int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *pod = NULL, *kubeconfig = NULL, *uid = NULL;
 	char hex[2 * 32 + 1];
 	json_object *obj, *out, *v;
 	unsigned int n = 0;
 	int canonical = 0, json = 0, help = 0, i, err;
+	long timeout_ms = 5000;
 	uint8_t hash[32];
 	size_t len;
 	char *canon;
 
 	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--canonical"))
+		if (!strcmp(argv[i], "--canonical")) {
 			canonical = 1;
-		else if (!strcmp(argv[i], "--json"))
+		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			help = 1;
-		else if ((argv[i][0] == '-' && argv[i][1]) || file)
+		} else if (!strcmp(argv[i], "--apiserver") && i + 1 < argc) {
+			pod = argv[++i];
+		} else if (!strcmp(argv[i], "--kubeconfig") && i + 1 < argc) {
+			kubeconfig = argv[++i];
+		} else if (!strcmp(argv[i], "--uid") && i + 1 < argc) {
+			uid = argv[++i];
+		} else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
+			if (parse_timeout(argv[++i], &timeout_ms))
+				return PODCTL_EXIT_USAGE;
+		} else if ((argv[i][0] == '-' && argv[i][1]) || file) {
 			return spec_usage();
-		else
+		} else {
 			file = argv[i];
+		}
 	}
 	if (help) {
 		printf("usage: dstack-podctl " SPEC_USAGE "\n");
 		return PODCTL_EXIT_OK;
 	}
-	if (!file)
+	if (!file == !pod || (!pod && (kubeconfig || uid)))
 		return spec_usage();
+	if (pod && !kubeconfig)
+		kubeconfig = getenv("KUBECONFIG");
+	if (pod && (!kubeconfig || !kubeconfig[0]))
+		kubeconfig = KUBELET_CONF;
 
-	err = dp_spec_load(file, &obj);
+	err = pod ? apiserver_pod(pod, kubeconfig, uid, timeout_ms, &obj) :
+		    dp_spec_load(file, &obj);
 	if (err)
 		return spec_fail();
 	err = dp_spec_canonical(obj, &canon, &len);
