@@ -209,6 +209,26 @@ $PY -c 'import json,sys; e=json.load(open(sys.argv[1]))["event_log"]; sys.exit(n
 expect 1 "FAILED: rtmr3" "events that are not in RTMR3 (the sim has no dstack events): rejected (rtmr3)" \
 	$P verify "$T/a-dstack.json" --policy "$T/pol-a.json" $ROOT
 
+# ---- the RTMR3 log from a file the node published (--rtmr3-log) ----
+# A Pod sees neither securityfs nor netlink; after the fuse the log does
+# not change, so the node can publish it once.
+$P log --format raw >"$T/rtmr3.log"
+expect 0 "bundle written" "attest --quote --rtmr3-log FILE (the log as the node published it)" \
+	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/rtmr3.log" -o "$T/a-file.json"
+expect 0 "^VERIFIED" "the bundle with the published RTMR3 log verifies against A's policy" \
+	$P verify "$T/a-file.json" --policy "$T/pol-a.json" $ROOT
+head -n -1 "$T/rtmr3.log" >"$T/rtmr3-short.log"
+expect 0 "bundle written" "attest --quote --rtmr3-log with the last event cut off still writes a bundle" \
+	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/rtmr3-short.log" -o "$T/a-short.json"
+expect 1 "FAILED: rtmr3" "... which the verifier rejects (rtmr3)" \
+	$P verify "$T/a-short.json" --policy "$T/pol-a.json" $ROOT
+printf 'not an event log\n' >"$T/rtmr3-bad.log"
+expect 1 "rtmr3-log .*rtmr3-bad.log" "attest --quote --rtmr3-log with a file that is not a log: exit 1, names the file" \
+	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/rtmr3-bad.log" -o "$T/a-bad.json"
+expect 1 "rtmr3-log .*missing.log: No such file" "attest --quote --rtmr3-log with a missing file: exit 1" \
+	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/missing.log" -o "$T/a-bad.json"
+[ ! -e "$T/a-bad.json" ] && ok "no bundle left by the failed attests" || notok "a bundle was written by a failed attest"
+
 # ---- mediated: the binder attests Pod A's process by pid ----
 sh -c 'echo $$ > "$0/cgroup.procs" && exec sleep 60' $CG/podA/ctr &
 SLEEP=$!

@@ -443,6 +443,8 @@ static int spec_hash_apiserver(const struct hook *h, uint8_t hash[32])
 	ssize_t n;
 	pid_t pid;
 
+	if (!h->pod.pod_uid)
+		return dp_seterr(EINVAL, "no Pod uid to check the API server's Pod against");
 	snprintf(pod, sizeof(pod), "%s/%s", h->pod.pod_namespace,
 		 h->pod.pod_name);
 	snprintf(timeout, sizeof(timeout), "%ld", h->conf.timeout_ms);

@@ -21,12 +21,15 @@ const char *dp_errmsg(void)
 
 int dp_seterr(int err, const char *fmt, ...)
 {
+	char msg[sizeof(dp_msg)];
 	va_list ap;
 	size_t n;
 
+	/* Into a copy first: callers may pass dp_errmsg() as an argument. */
 	va_start(ap, fmt);
-	vsnprintf(dp_msg, sizeof(dp_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(dp_msg, msg, sizeof(dp_msg));
 	n = strlen(dp_msg);
 	if (err && n < sizeof(dp_msg) - 3)
 		snprintf(dp_msg + n, sizeof(dp_msg) - n, ": %s", strerror(err));

@@ -668,7 +668,7 @@ int cmd_attest(int argc, char **argv)
 {
 	static const char use[] = "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
 		"       dstack-podctl attest --quote [--pid PID] [--nonce HEX] [--qgs unix:PATH|vsock:CID:PORT]\n"
-		"           [--dstack-event-log GETQUOTE.json] [--timings] -o BUNDLE.json";
+		"           [--dstack-event-log GETQUOTE.json] [--rtmr3-log FILE] [--timings] -o BUNDLE.json";
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "nonce", required_argument, NULL, 'n' },
@@ -678,9 +678,10 @@ int cmd_attest(int argc, char **argv)
 		{ "qgs", required_argument, NULL, 'g' },
 		{ "timings", no_argument, NULL, 't' },
 		{ "dstack-event-log", required_argument, NULL, 'd' },
+		{ "rtmr3-log", required_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *qgs = NULL, *dlog = NULL;
+	const char *qgs = NULL, *dlog = NULL, *rlog = NULL;
 	int quote = 0, timings = 0;
 	uint8_t nonce[DSTACK_POD_NONCE_MAX], rd[DSTACK_POD_REPORTDATA_LEN];
 	uint8_t tdreport[DSTACK_POD_TDREPORT_LEN];
@@ -700,6 +701,7 @@ int cmd_attest(int argc, char **argv)
 		case 'g': qgs = optarg; break;
 		case 't': timings = 1; break;
 		case 'd': dlog = optarg; break;
+		case 'r': rlog = optarg; break;
 		case 'n':
 			if (dp_unhex(optarg, nonce, sizeof(nonce), &nlen)) {
 				fprintf(stderr, "dstack-podctl: --nonce: %s (at most %d bytes)\n",
@@ -720,7 +722,7 @@ int cmd_attest(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (quote && (!out || json)) ||
-	    (!quote && (qgs || timings || dlog)))
+	    (!quote && (qgs || timings || dlog || rlog)))
 		return usage_err(use);
 	if (pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
@@ -729,7 +731,7 @@ int cmd_attest(int argc, char **argv)
 	}
 	if (quote) {
 		err = podctl_attest_bundle(pidfd, nonce, nlen, out, qgs, dlog,
-					   timings);
+					   rlog, timings);
 		if (pidfd >= 0)
 			close(pidfd);
 		return err;

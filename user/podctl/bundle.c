@@ -102,7 +102,8 @@ static int log_concat(struct dp_log *dst, const struct dp_log *src)
 
 int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 			 const char *out, const char *qgs,
-			 const char *dstack_log, int timings)
+			 const char *dstack_log, const char *rtmr3_log,
+			 int timings)
 {
 	struct dp_log own;
 	char *dtext = NULL;
@@ -155,8 +156,27 @@ int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 	t2 = now_us();
 	if (err)
 		goto out;
-	/* RTMR3: securityfs (root), else netlink (CAP_SYS_ADMIN). */
-	if (dp_log_load(DP_EVENTS_PATH, &own)) {
+	/*
+	 * RTMR3: the file the node published (a Pod sees neither of the
+	 * others; the verifier replays whatever it gets against the quote),
+	 * else securityfs (root), else netlink (CAP_NET_ADMIN).
+	 */
+	if (rtmr3_log) {
+		FILE *f = fopen(rtmr3_log, "re");
+
+		if (!f) {
+			err = dp_seterr(errno, "--rtmr3-log %s", rtmr3_log);
+			goto out;
+		}
+		err = dp_log_parse(f, &own);
+		fclose(f);
+		if (err) {
+			/* errno 0: the parser's message already ends with it */
+			dp_seterr(0, "--rtmr3-log %s: %s", rtmr3_log,
+				  dp_errmsg());
+			goto out;
+		}
+	} else if (dp_log_load(DP_EVENTS_PATH, &own)) {
 		err = nl_log(NULL, &own);
 		if (err) {
 			err = dp_seterr(-err, "RTMR3 event log: neither %s nor netlink: %s",

@@ -28,7 +28,7 @@ static const struct podctl_cmd cmds[] = {
 	{ "measure", cmd_measure,
 	  "measure (--cgroup PATH | --uid UID) NAME (PAYLOAD | --file F)" },
 	{ "attest", cmd_attest, "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
-	  "  attest --quote [--pid PID] [--nonce HEX] [--qgs ADDR] [--dstack-event-log F] [--timings] -o BUNDLE.json" },
+	  "  attest --quote [--pid PID] [--nonce HEX] [--qgs ADDR] [--dstack-event-log F] [--rtmr3-log F] [--timings] -o BUNDLE.json" },
 	{ "verify", cmd_verify,
 	  "verify BUNDLE --policy POLICY [--root F] [--collateral F] [--now T] [--nonce HEX] [--json]" },
 	{ "load", cmd_load, "load [--backend sim|tdx] [--path DIR] [PARAM=VALUE...]" },

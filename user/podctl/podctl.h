@@ -40,7 +40,8 @@ int cmd_attest(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 			 const char *out, const char *qgs,
-			 const char *dstack_log, int timings);
+			 const char *dstack_log, const char *rtmr3_log,
+			 int timings);
 
 /* kmod.c: module loading (libkmod) and the fuse preflight. */
 int cmd_load(int argc, char **argv);

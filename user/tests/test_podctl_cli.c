@@ -60,6 +60,8 @@ int main(void)
 	EXPECT(2, "usage", "attest --quote without -o", cmd_attest, "attest", "--quote");
 	EXPECT(2, "usage", "attest --qgs without --quote", cmd_attest, "attest", "--qgs",
 	       "unix:/x", "--out", "/tmp");
+	EXPECT(2, "usage", "attest --rtmr3-log without --quote", cmd_attest, "attest",
+	       "--rtmr3-log", "/x");
 	EXPECT(2, "--qgs", "attest --quote --qgs bogus", cmd_attest, "attest", "--quote",
 	       "--qgs", "tcp:1", "-o", "/tmp/x.json");
 	EXPECT(2, "usage", "verify without --policy", cmd_verify, "verify", "b.json");

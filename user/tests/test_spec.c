@@ -530,6 +530,16 @@ static void test_cli(void)
 	EXPECT(2, "usage", "two files", DATA "kat.yaml", DATA "pod.yaml");
 	EXPECT(2, "usage", "unknown option", DATA "kat.yaml", "--bogus");
 	EXPECT(1, "dstack-podctl spec-hash: ", "missing file", "/nonexistent/pod.yaml");
+	EXPECT(2, "usage", "both FILE and --apiserver", DATA "kat.yaml", "--apiserver", "ns/n");
+	EXPECT(2, "usage", "--uid without --apiserver", DATA "kat.yaml", "--uid",
+	       "0b6d4c52-6a51-4f3b-9d2e-2a8b0f0e4a11");
+	EXPECT(1, "is not NAMESPACE/NAME", "--apiserver without a namespace",
+	       "--apiserver", "web");
+	EXPECT(1, "is not NAMESPACE/NAME", "--apiserver with two slashes",
+	       "--apiserver", "a/b/c");
+	EXPECT(2, "1..60000", "--timeout-ms 0", "--apiserver", "ns/n", "--timeout-ms", "0");
+	EXPECT(1, "kubeconfig /nonexistent", "--apiserver with a missing kubeconfig",
+	       "--apiserver", "ns/n", "--kubeconfig", "/nonexistent");
 	EXPECT(1, "second YAML document", "two documents", DATA "two-docs.yaml");
 	EXPECT(1, "kind Service has no pod template", "a Service", DATA "service.yaml");
 
