@@ -27,11 +27,15 @@ USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmo
 # Documentation/performance.rst): it is a static PIE, libc, libcrypto,
 # json-c and libyaml included.  It needs no NSS and no dlopen() (the API
 # server is dstack-podctl's job); the linker's notes about getaddrinfo and
-# dlopen come from libcrypto objects it never calls, hence --no-warnings.
-# HOOK_STATIC=0 links it like the other programs.
+# dlopen come from libcrypto objects it never calls, hence --no-warnings
+# where ld has it (binutils 2.40).  HOOK_STATIC=0 links it like the other
+# programs.
 HOOK_STATIC ?= 1
+LD_NO_WARNINGS := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c - -o /dev/null -Wl,--no-warnings 2>/dev/null && \
+	echo -Wl,--no-warnings)
 ifeq ($(HOOK_STATIC),1)
-HOOK_LDLIBS := -static-pie -Wl,--no-warnings -lcrypto -ljson-c -lyaml
+HOOK_LDLIBS := -static-pie $(LD_NO_WARNINGS) -lcrypto -ljson-c -lyaml
 else
 HOOK_LDLIBS := $(USER_LDLIBS)
 endif

@@ -227,6 +227,9 @@ expect 1 "rtmr3-log .*rtmr3-bad.log" "attest --quote --rtmr3-log with a file tha
 	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/rtmr3-bad.log" -o "$T/a-bad.json"
 expect 1 "rtmr3-log .*missing.log: No such file" "attest --quote --rtmr3-log with a missing file: exit 1" \
 	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/missing.log" -o "$T/a-bad.json"
+: >"$T/rtmr3-empty.log"
+expect 1 "no events" "attest --quote --rtmr3-log with an empty file: exit 1 (publish after the fuse)" \
+	inside $CG/podA/ctr $P attest --quote --nonce $NA --qgs $QGS --rtmr3-log "$T/rtmr3-empty.log" -o "$T/a-bad.json"
 [ ! -e "$T/a-bad.json" ] && ok "no bundle left by the failed attests" || notok "a bundle was written by a failed attest"
 
 # ---- mediated: the binder attests Pod A's process by pid ----

@@ -582,6 +582,28 @@ listed "$UH" && notok "fail-closed Pod (handler): no binding left" || ok "fail-c
 sed 's/^/# /' "$T/h-sandbox.create" | head -5
 $CRUN delete --force "$(oci_id sandbox-h)" >/dev/null 2>&1
 mv "$T/hook.conf.open" "$T/hook.conf"
+# A podctl that closes its output and hangs: the hook kills it at the
+# request timeout plus one second and fails the Pod that asked.
+printf '#!/bin/sh\nexec >&- 2>&-\nsleep 60\n' >"$T/podctl-hang"
+chmod +x "$T/podctl-hang"
+mv "$T/hook.conf" "$T/hook.conf.open"
+sed -e "s|^podctl = .*|podctl = $T/podctl-hang|" -e 's/^apiserver_timeout_ms = .*/apiserver_timeout_ms = 1000/' \
+	"$T/hook.conf.open" >"$T/hook.conf"
+UG=$(oci_uid pod-g)
+t0=$(date +%s)
+if pod_up g runc "$UG" shop closed-g cgroupfs besteffort '{"dstack.io/attestation": "required"}'; then
+	notok "hanging podctl, required Pod: runc create must fail"
+else
+	el=$(( $(date +%s) - t0 ))
+	grep -q "no answer within 2000 ms" "$T/g-sandbox.create" && [ $el -lt 9 ] &&
+		ok "hanging podctl (output closed), required Pod: killed after 2 s, runc create fails (${el} s)" ||
+		{ notok "hanging podctl: runc create failed after ${el} s without the timeout message"; sed 's/^/# /' "$T/g-sandbox.create" | head -5; }
+fi
+listed "$UG" && notok "hanging podctl: no binding left" || ok "hanging podctl: no binding left"
+$RUNC delete --force "$(oci_id sandbox-g)" >/dev/null 2>&1
+pgrep -f "$T/podctl-hang" >/dev/null && notok "hanging podctl: its process was left running" ||
+	ok "hanging podctl: its process group was killed"
+mv "$T/hook.conf.open" "$T/hook.conf"
 if pod_up d runc "$UD" shop open-d cgroupfs besteffort '{}'; then
 	ok "fail-open Pod, API server down: runc creates and starts it"
 else notok "fail-open Pod starts"; sed 's/^/# /' "$T/d-sandbox.create"; fi

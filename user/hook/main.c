@@ -49,6 +49,12 @@
 
 #define HOOK_DEFAULT_CONFIG	"/etc/dstack-pod/hook.conf"
 #define HOOK_CONFIG_MAX		(64 * 1024)
+/*
+ * The API server request plus dstack-podctl's start must end well within
+ * the runtime's timeout for the hook (10 s in the shipped files), or the
+ * runtime kills the hook and the container fails even under policy open.
+ */
+#define HOOK_APISERVER_TIMEOUT_MAX	8000
 
 enum hook_stage { STAGE_CREATE_RUNTIME, STAGE_POSTSTOP };
 
@@ -177,9 +183,9 @@ static int conf_set(const struct conf_pos *at, struct hook_conf *c,
 		errno = 0;
 		c->timeout_ms = strtol(val, &end, 10);
 		if (errno || end == val || *end || c->timeout_ms < 1 ||
-		    c->timeout_ms > 60000)
-			return conf_err(at, "apiserver_timeout_ms: \"%s\" is not 1..60000",
-					val);
+		    c->timeout_ms > HOOK_APISERVER_TIMEOUT_MAX)
+			return conf_err(at, "apiserver_timeout_ms: \"%s\" is not 1..%d",
+					val, HOOK_APISERVER_TIMEOUT_MAX);
 		return 0;
 	}
 	if (!strcmp(key, "podctl"))
@@ -422,24 +428,41 @@ static int pod_cgroup(struct hook *h)
 	return 0;
 }
 
+/* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
+static long ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? ms : 0;
+}
+
 /*
  * The Pod's pod_spec_hash from the API server: `dstack-podctl spec-hash
  * --apiserver` does the HTTPS request, so that the hook itself needs no
  * libcurl, no TLS and no dynamic loading (Documentation/kubernetes.rst,
- * "The hook's start-up").  Its output is read through one pipe within the
- * request timeout plus a grace period; on failure it is the message.
+ * "The hook's start-up").  It runs in its own process group; its output
+ * (one pipe for stdout and stderr: the hash, or the message) is read and
+ * the child reaped within the request timeout plus HOOK_PODCTL_GRACE_MS,
+ * after which the whole group is killed.
  */
+#define HOOK_PODCTL_GRACE_MS	1000
+
 static int spec_hash_apiserver(const struct hook *h, uint8_t hash[32])
 {
 	char pod[DSTACK_POD_NAMESPACE_SIZE + DSTACK_POD_NAME_SIZE + 2];
-	char timeout[24], out[2048];
+	char timeout[24], out[2048], *msg;
 	char *argv[] = { (char *)h->conf.podctl, "spec-hash", "--apiserver", pod,
 			 "--kubeconfig", (char *)h->conf.kubeconfig, "--uid",
 			 (char *)h->pod.pod_uid, "--timeout-ms", timeout, NULL };
-	long left = h->conf.timeout_ms + 3000;
+	long wait_ms = h->conf.timeout_ms + HOOK_PODCTL_GRACE_MS;
+	struct timespec deadline;
 	struct pollfd pfd;
 	size_t len = 0, got;
-	int fds[2], st, err = 0;
+	int fds[2], st = 0, done = 0, err = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -450,6 +473,13 @@ static int spec_hash_apiserver(const struct hook *h, uint8_t hash[32])
 	snprintf(timeout, sizeof(timeout), "%ld", h->conf.timeout_ms);
 	if (pipe2(fds, O_CLOEXEC))
 		return dp_seterr(errno, "pipe");
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (wait_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
 	pid = fork();
 	if (pid < 0) {
 		err = dp_seterr(errno, "fork");
@@ -458,51 +488,73 @@ static int spec_hash_apiserver(const struct hook *h, uint8_t hash[32])
 		return err;
 	}
 	if (!pid) {
+		setpgid(0, 0);
 		if (dup2(fds[1], STDOUT_FILENO) >= 0 &&
-		    dup2(fds[1], STDERR_FILENO) >= 0)
+		    dup2(fds[1], STDERR_FILENO) >= 0 &&
+		    !fcntl(STDOUT_FILENO, F_SETFD, 0) &&
+		    !fcntl(STDERR_FILENO, F_SETFD, 0))
 			execv(argv[0], argv);
 		dprintf(fds[1], "cannot run %s: %s", argv[0], strerror(errno));
 		_exit(127);
 	}
+	setpgid(pid, pid);	/* either side may win the race */
 	close(fds[1]);
 	pfd.fd = fds[0];
 	pfd.events = POLLIN;
-	for (;;) {
-		struct timespec t0, t1;
+	/* The output until EOF, then the exit status, all by the deadline. */
+	while (!done) {
+		if (pfd.fd >= 0) {
+			n = poll(&pfd, 1, (int)ms_left(&deadline));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				n = read(pfd.fd, out + len, sizeof(out) - 1 - len);
+				if (n > 0)
+					len += (size_t)n;
+				if (n <= 0 || len == sizeof(out) - 1) {
+					close(pfd.fd);
+					pfd.fd = -1;
+				}
+				continue;
+			}
+		} else {
+			pid_t r = waitpid(pid, &st, WNOHANG);
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		n = poll(&pfd, 1, (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = dp_seterr(ETIMEDOUT, "%s spec-hash --apiserver %s: no answer within %ld ms",
-					argv[0], pod, h->conf.timeout_ms + 3000);
-			kill(pid, SIGKILL);
-			break;
+			if (r == pid) {
+				done = 1;
+				continue;
+			}
+			if (r < 0 && errno != EINTR) {
+				err = dp_seterr(errno, "waiting for %s", argv[0]);
+				break;
+			}
+			if (ms_left(&deadline) > 0) {
+				poll(NULL, 0, 10);
+				continue;
+			}
 		}
-		n = read(fds[0], out + len, sizeof(out) - 1 - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		if (len == sizeof(out) - 1)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		left -= (t1.tv_sec - t0.tv_sec) * 1000 +
-			(t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (left < 1)
-			left = 1;
+		err = dp_seterr(ETIMEDOUT, "%s spec-hash --apiserver %s: no answer within %ld ms",
+				argv[0], pod, wait_ms);
+		break;
 	}
-	close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	if (!done) {
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (pfd.fd >= 0)
+		close(pfd.fd);
 	if (err)
 		return err;
 	out[len] = '\0';
+	msg = trim(out);
 	if (WIFEXITED(st) && !WEXITSTATUS(st) &&
-	    !dp_unhex(trim(out), hash, 32, &got) && got == 32)
+	    !dp_unhex(msg, hash, 32, &got) && got == 32)
 		return 0;
-	return dp_seterr(WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ENOENT : EIO,
-			 "%s", trim(out)[0] ? trim(out) : "dstack-podctl spec-hash failed");
+	/* errno 0: podctl's message already ends with its reason */
+	dp_seterr(0, "%s", msg[0] ? msg : "dstack-podctl spec-hash failed");
+	return WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -ENOENT : -EIO;
 }
 
 /*
@@ -767,6 +819,8 @@ int main(int argc, char **argv)
 	 * only hashes, with the default provider: skip all three
 	 * (Documentation/kubernetes.rst, "The hook's start-up").
 	 */
+	/* A runtime may leave SIGCHLD ignored: waitpid() needs it default. */
+	signal(SIGCHLD, SIG_DFL);
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
 			    OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
 			    OPENSSL_INIT_NO_ADD_ALL_DIGESTS |

@@ -171,6 +171,8 @@ int dp_log_parse(FILE *f, struct dp_log *log)
 		log->ev[log->n++] = ev;
 	}
 	free(line);
+	if (!err && ferror(f))
+		err = dp_seterr(EIO, "reading the event log");
 	if (err)
 		dp_log_free(log);
 	return err;

@@ -203,7 +203,7 @@ int dp_nl_open(struct dp_nl *nl)
 		nl_socket_free(nl->sk);
 		nl->sk = NULL;
 		if (err == ENOENT && !access("/sys/module/dstack_pod", F_OK))
-			return dp_seterr(ENOENT, "generic netlink family \"%s\" not found: the module is loaded, so this process is in a network namespace other than the node's (a Pod reads its own log with log --pod self and its claims with attest, through the device)",
+			return dp_seterr(ENOENT, "generic netlink family \"%s\" not found although the module is loaded: this process is in a network namespace other than the node's (a Pod reads its own log with log --pod self and its claims with attest, through the device), or the module is older than ABI 1.1",
 					 DSTACK_POD_GENL_NAME);
 		if (err == ENOENT)
 			return dp_seterr(ENOENT, "generic netlink family \"%s\" not found: load the module (dstack-podctl load, or modprobe dstack_pod; a module older than ABI 1.1 has no netlink interface)",

@@ -170,12 +170,15 @@ int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 		}
 		err = dp_log_parse(f, &own);
 		fclose(f);
-		if (err) {
+		if (!err && !own.n)
+			err = dp_seterr(ENODATA, "--rtmr3-log %s: no events (publish the log after the fuse, with log --format raw)",
+					rtmr3_log);
+		else if (err)
 			/* errno 0: the parser's message already ends with it */
 			dp_seterr(0, "--rtmr3-log %s: %s", rtmr3_log,
 				  dp_errmsg());
+		if (err)
 			goto out;
-		}
 	} else if (dp_log_load(DP_EVENTS_PATH, &own)) {
 		err = nl_log(NULL, &own);
 		if (err) {

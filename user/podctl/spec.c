@@ -86,6 +86,22 @@ static int apiserver_pod(const char *pod, const char *kubeconfig,
 	return err;
 }
 
+/* The first file of $KUBECONFIG (a ':'-separated list), or NULL. */
+static const char *kubeconfig_env(char *buf, size_t size)
+{
+	const char *env = getenv("KUBECONFIG");
+	size_t n;
+
+	if (!env)
+		return NULL;
+	n = strcspn(env, ":");
+	if (!n || n >= size)
+		return NULL;
+	memcpy(buf, env, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static int parse_timeout(const char *s, long *ms)
 {
 	char *end;
@@ -103,11 +119,12 @@ static int parse_timeout(const char *s, long *ms)
 int cmd_spec_hash(int argc, char **argv)
 {
 	const char *file = NULL, *pod = NULL, *kubeconfig = NULL, *uid = NULL;
-	char hex[2 * 32 + 1];
+	char hex[2 * 32 + 1], kc_first[4096];
 	json_object *obj, *out, *v;
 	unsigned int n = 0;
 	int canonical = 0, json = 0, help = 0, i, err;
 	long timeout_ms = 5000;
+	int timeout_set = 0;
 	uint8_t hash[32];
 	size_t len;
 	char *canon;
@@ -128,6 +145,7 @@ int cmd_spec_hash(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
 			if (parse_timeout(argv[++i], &timeout_ms))
 				return PODCTL_EXIT_USAGE;
+			timeout_set = 1;
 		} else if ((argv[i][0] == '-' && argv[i][1]) || file) {
 			return spec_usage();
 		} else {
@@ -138,11 +156,12 @@ int cmd_spec_hash(int argc, char **argv)
 		printf("usage: dstack-podctl " SPEC_USAGE "\n");
 		return PODCTL_EXIT_OK;
 	}
-	if (!file == !pod || (!pod && (kubeconfig || uid)))
+	if (!file == !pod || (!pod && (kubeconfig || uid || timeout_set)) ||
+	    (kubeconfig && !kubeconfig[0]))
 		return spec_usage();
 	if (pod && !kubeconfig)
-		kubeconfig = getenv("KUBECONFIG");
-	if (pod && (!kubeconfig || !kubeconfig[0]))
+		kubeconfig = kubeconfig_env(kc_first, sizeof(kc_first));
+	if (pod && !kubeconfig)
 		kubeconfig = KUBELET_CONF;
 
 	err = pod ? apiserver_pod(pod, kubeconfig, uid, timeout_ms, &obj) :
@@ -184,5 +203,9 @@ int cmd_spec_hash(int argc, char **argv)
 	}
 	free(canon);
 	json_object_put(obj);
+	if (fflush(stdout) || ferror(stdout)) {
+		dp_seterr(EIO, "writing the hash");
+		return spec_fail();
+	}
 	return PODCTL_EXIT_OK;
 }

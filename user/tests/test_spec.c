@@ -540,6 +540,13 @@ static void test_cli(void)
 	EXPECT(2, "1..60000", "--timeout-ms 0", "--apiserver", "ns/n", "--timeout-ms", "0");
 	EXPECT(1, "kubeconfig /nonexistent", "--apiserver with a missing kubeconfig",
 	       "--apiserver", "ns/n", "--kubeconfig", "/nonexistent");
+	EXPECT(2, "usage", "--timeout-ms without --apiserver", DATA "kat.yaml",
+	       "--timeout-ms", "100");
+	EXPECT(2, "usage", "--kubeconfig \"\"", "--apiserver", "ns/n", "--kubeconfig", "");
+	setenv("KUBECONFIG", "/nonexistent-first:/nonexistent-second", 1);
+	EXPECT(1, "kubeconfig /nonexistent-first:", "$KUBECONFIG list: its first file",
+	       "--apiserver", "ns/n");
+	unsetenv("KUBECONFIG");
 	EXPECT(1, "second YAML document", "two documents", DATA "two-docs.yaml");
 	EXPECT(1, "kind Service has no pod template", "a Service", DATA "service.yaml");
 
