@@ -812,6 +812,8 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	int i, err, ret = 1;
 
+	/* A runtime may leave SIGCHLD ignored: waitpid() needs it default. */
+	signal(SIGCHLD, SIG_DFL);
 	/*
 	 * OpenSSL's default first use costs more than all of the hook's own
 	 * work: reading openssl.cnf, filling the legacy name tables for every
@@ -819,8 +821,6 @@ int main(int argc, char **argv)
 	 * only hashes, with the default provider: skip all three
 	 * (Documentation/kubernetes.rst, "The hook's start-up").
 	 */
-	/* A runtime may leave SIGCHLD ignored: waitpid() needs it default. */
-	signal(SIGCHLD, SIG_DFL);
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
 			    OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
 			    OPENSSL_INIT_NO_ADD_ALL_DIGESTS |
