@@ -26,16 +26,13 @@ USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmo
 # spends more time in the loader than in its own work (bench/hook.sh;
 # Documentation/performance.rst): it is a static PIE, libc, libcrypto,
 # json-c and libyaml included.  It needs no NSS and no dlopen() (the API
-# server is dstack-podctl's job); the linker's notes about getaddrinfo and
-# dlopen come from libcrypto objects it never calls, hence --no-warnings
-# where ld has it (binutils 2.40).  HOOK_STATIC=0 links it like the other
-# programs.
+# server is dstack-podctl's job); glibc's notes about getaddrinfo and
+# dlopen in libcrypto objects it never calls are filtered out of the link
+# output (scripts/ld-static-notes.awk), nothing else.  HOOK_STATIC=0 links
+# it like the other programs.
 HOOK_STATIC ?= 1
-LD_NO_WARNINGS := $(shell printf 'int main(void){return 0;}' | \
-	$(CC) -x c - -o /dev/null -Wl,--no-warnings 2>/dev/null && \
-	echo -Wl,--no-warnings)
 ifeq ($(HOOK_STATIC),1)
-HOOK_LDLIBS := -static-pie $(LD_NO_WARNINGS) -lcrypto -ljson-c -lyaml
+HOOK_LDLIBS := -static-pie -lcrypto -ljson-c -lyaml
 else
 HOOK_LDLIBS := $(USER_LDLIBS)
 endif
@@ -96,7 +93,9 @@ $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
 # The OCI runtime hook (Documentation/kubernetes.rst).
 $(HOOK): $(HOOK_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -o $@ $^ $(HOOK_LDLIBS)
+	$(CC) $(USER_CFLAGS) -o $@ $^ $(HOOK_LDLIBS) 2>$@.ld; \
+		st=$$?; awk -f scripts/ld-static-notes.awk $@.ld >&2; \
+		rm -f $@.ld; exit $$st
 
 # Host unit tests run under ASan/UBSan.
 $(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h) $(PODCTL_SRCS)
