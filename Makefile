@@ -158,6 +158,8 @@ install: $(PODCTL) $(HOOK)
 	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/libexec/dstack-pod/dstack-pod-hook
 	install -D -m 0755 deploy/containerd/make-base-spec.sh $(DESTDIR)$(PREFIX)/libexec/dstack-pod/make-base-spec.sh
 	install -D -m 0644 deploy/hook.conf $(DESTDIR)/etc/dstack-pod/hook.conf.example
+	install -D -m 0644 deploy/containerd/hook-dstack-pod.conf $(DESTDIR)/etc/dstack-pod/hook-dstack-pod.conf.example
+	install -D -m 0644 deploy/containerd/config.toml $(DESTDIR)$(PREFIX)/share/dstack-pod/containerd/config.toml
 	install -D -m 0644 deploy/cdi/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/cdi/dstack-pod.json
 	install -D -m 0644 deploy/crio/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/crio/dstack-pod.json
 
