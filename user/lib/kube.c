@@ -4,9 +4,10 @@
  * credentials (kube.h, Documentation/kube-client.rst).
  *
  * The kubeconfig is read with dp_yaml_parse() (YAML or JSON).  libcurl is
- * loaded with dlopen() the first time a Pod is fetched: most runs of the
- * OCI hook never talk to the API server and should not pay for libcurl and
- * its dependencies.  Only https is spoken, the server is always verified
+ * loaded with dlopen() the first time a Pod is fetched: most runs of
+ * dstack-podctl never talk to the API server and should not pay for
+ * libcurl and its dependencies.  (The OCI hook does not link this: it runs
+ * `dstack-podctl spec-hash --apiserver`.)  Only https is spoken, the server is always verified
  * against the kubeconfig's CA (never the system store), proxies are not
  * used and redirects are not followed.
  */

@@ -2,8 +2,9 @@
 /*
  * Reading one Pod from the Kubernetes API server with a kubeconfig's
  * credentials (the kubelet's own), over HTTPS with libcurl, loaded with
- * dlopen() on first use so that programs that never call it (and hook runs
- * that do not need it) pay nothing for it.
+ * dlopen() on first use so that programs that never call it pay nothing
+ * for it.  Used by dstack-podctl spec-hash --apiserver, which the OCI hook
+ * runs.
  *
  * Calls return 0 on success or a negative errno after dp_seterr().
  */
