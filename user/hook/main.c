@@ -23,7 +23,6 @@
  * annotation, or a RuntimeClass handler whose hook config says policy =
  * closed) fail closed; other Pods fail open with a log line.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -101,12 +100,10 @@ static void hook_log(const struct hook *h, int prio, const char *fmt, ...)
  */
 static int hook_fail(const struct hook *h, const char *what)
 {
-	int closed = h->required;
-
 	hook_log(h, LOG_ERR, "%s: %s; %s", what, dp_errmsg(),
-		 closed ? "failing closed: the container does not start" :
-			  "failing open: the container starts without dstack-pod");
-	return closed ? 1 : 0;
+		 h->required ? "failing closed: the container does not start" :
+			       "failing open: the container starts without dstack-pod");
+	return h->required ? 1 : 0;
 }
 
 struct conf_pos {
@@ -323,9 +320,9 @@ static int mkdir_p(char *path)
 }
 
 /*
- * state_dir/<container-id> holds the event digest measured for that
- * container, so that a runtime retrying the same container does not
- * measure it twice.  Container ids are checked by dp_oci_state_parse().
+ * state_dir/<container-id> holds the event measured for that container,
+ * so that a runtime retrying the same container does not measure it
+ * twice.  Container ids are checked by dp_oci_state_parse().
  */
 static int marker_path(const struct hook *h, char *buf, size_t size)
 {
@@ -685,7 +682,8 @@ static int container_create(struct hook *h)
 	struct dp_dev dev;
 	int err;
 
-	err = dp_oci_config_load(h->st.bundle, &h->config);
+	/* classify() has read it already when the state had no annotations */
+	err = h->config ? 0 : dp_oci_config_load(h->st.bundle, &h->config);
 	if (!err)
 		err = dp_oci_descriptor(h->config, &h->pod, &desc, &dlen);
 	if (!err)

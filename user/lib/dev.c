@@ -29,8 +29,8 @@ int dp_seterr(int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	memcpy(dp_msg, msg, strlen(msg) + 1);
-	n = strlen(dp_msg);
+	n = strlen(msg);
+	memcpy(dp_msg, msg, n + 1);
 	if (err && n < sizeof(dp_msg) - 3)
 		snprintf(dp_msg + n, sizeof(dp_msg) - n, ": %s", strerror(err));
 	return -err;

@@ -122,9 +122,8 @@ int cmd_spec_hash(int argc, char **argv)
 	char hex[2 * 32 + 1], kc_first[4096];
 	json_object *obj, *out, *v;
 	unsigned int n = 0;
-	int canonical = 0, json = 0, help = 0, i, err;
+	int canonical = 0, json = 0, help = 0, timeout_set = 0, i, err;
 	long timeout_ms = 5000;
-	int timeout_set = 0;
 	uint8_t hash[32];
 	size_t len;
 	char *canon;
