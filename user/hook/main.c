@@ -198,7 +198,7 @@ static int conf_set(const struct conf_pos *at, struct hook_conf *c,
 /* key = value lines, '#' comments.  A missing default file means defaults. */
 static int conf_load(struct hook_conf *c, const char *path, int explicit)
 {
-	char *buf, *line, *save = NULL;
+	char *buf, *line, *next;
 	struct conf_pos at = { path, 0 };
 	size_t len = 0;
 	ssize_t n;
@@ -236,10 +236,13 @@ static int conf_load(struct hook_conf *c, const char *path, int explicit)
 		err = dp_seterr(EINVAL, "config %s holds a NUL byte", path);
 	close(fd);
 	buf[len] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line && !err;
-	     line = strtok_r(NULL, "\n", &save)) {
+	/* Line by line, blank ones counted, so that FILE:LINE is right. */
+	for (line = buf; line && !err; line = next) {
 		char *eq, *key;
 
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
 		at.line++;
 		key = trim(line);
 		if (!*key || *key == '#')
