@@ -398,15 +398,22 @@ static void dp_find_rmdir_tp(struct tracepoint *tp, void *priv)
 /*
  * Binder operations: CAP_SYS_ADMIN; in secure mode, also from inside the
  * binder cgroup subtree recorded by the fuse.  dp_pods.lock held, which the
- * fuse also holds while it flips the mode.
+ * fuse also holds while it flips the mode, so the mode read here stays the
+ * mode until the caller unlocks.  @mode, if not NULL, receives that mode:
+ * whatever the caller states about the mode must be this value, the one
+ * that authorised it, never a later read.
  */
-static int dp_binder_allowed(void)
+static int dp_binder_allowed(int *mode)
 {
+	int m = dp_mode();
 	bool inside;
 
+	lockdep_assert_held(&dp_pods.lock);
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (dp_mode() != DSTACK_POD_MODE_SECURE)
+	if (mode)
+		*mode = m;
+	if (m != DSTACK_POD_MODE_SECURE)
 		return 0;
 	if (!dp.binder)
 		return -EPERM;
@@ -550,7 +557,7 @@ long dp_ioctl_bind(void __user *argp)
 	pod->cgroup_id = cgroup_id(cgrp);
 
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (err)
 		goto out_unlock;
 	dp_pods_reap_locked();
@@ -654,7 +661,7 @@ long dp_ioctl_unbind(void __user *argp)
 	if (copy_to_user(argp, &arg, sizeof(arg)))
 		return -EFAULT;
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (!err)
 		err = dp_pod_select(&arg.pod, &pod);
 	if (!err) {
@@ -719,7 +726,7 @@ long dp_ioctl_pod_extend(void __user *argp)
 		return PTR_ERR(ev);
 
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (!err)
 		err = dp_pod_select(&arg.pod, &pod);
 	if (!err)
@@ -743,10 +750,12 @@ long dp_ioctl_pod_extend(void __user *argp)
 
 /*
  * The claims of @task's Pod and their SHA-512, lock-free.  Everything but
- * the nonce comes from the kernel's own view of @task.
+ * the nonce comes from the kernel's own view of @task.  @mode is the mode
+ * the claims state: the caller's own read for ATTEST, the mode that
+ * authorised the call for ATTEST_PID (dp_binder_allowed()).
  */
 static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
-			u8 *report_data)
+			int mode, u8 *report_data)
 {
 	struct dstack_pod_claims *c = &arg->claims;
 	SHASH_DESC_ON_STACK(desc, dp_sha512_tfm());
@@ -771,8 +780,11 @@ static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
 	if (err)
 		return err;
 
-	/* A secure claim implies the fuse event is already in RTMR3. */
-	c->flags = cpu_to_le32(dp_mode() == DSTACK_POD_MODE_SECURE ?
+	/*
+	 * A secure claim implies the fuse event is already in RTMR3: @mode
+	 * was read after the fuse's release, and secure is final.
+	 */
+	c->flags = cpu_to_le32(mode == DSTACK_POD_MODE_SECURE ?
 			       DSTACK_POD_CLAIM_SECURE : 0);
 	c->nonce_len = cpu_to_le32(arg->nonce_len);
 	memcpy(c->nonce, arg->nonce, sizeof(c->nonce));
@@ -806,9 +818,15 @@ static long dp_attest(void __user *argp, bool mediated)
 	if (mediated) {
 		struct file *file;
 		struct pid *pid;
+		int mode;
 
+		/*
+		 * The mode that authorised the call is the mode the claims
+		 * state: a caller let in by the setup-mode rule never gets
+		 * SECURE claims, even if the fuse lands before dp_claims_of().
+		 */
 		mutex_lock(&dp_pods.lock);
-		err = dp_binder_allowed();
+		err = dp_binder_allowed(&mode);
 		mutex_unlock(&dp_pods.lock);
 		if (err)
 			goto out;
@@ -822,10 +840,10 @@ static long dp_attest(void __user *argp, bool mediated)
 		fput(file);
 		if (!task)
 			goto out;
-		err = dp_claims_of(task, arg, rd);
+		err = dp_claims_of(task, arg, mode, rd);
 		put_task_struct(task);
 	} else {
-		err = dp_claims_of(current, arg, rd);
+		err = dp_claims_of(current, arg, dp_mode(), rd);
 	}
 	if (!err)
 		err = dp_backend_report(rd, arg->tdreport);
