@@ -840,7 +840,18 @@ static long dp_attest(void __user *argp, bool mediated)
 		fput(file);
 		if (!task)
 			goto out;
-		err = dp_claims_of(task, arg, mode, rd);
+		/*
+		 * A pidfd names the thread-group leader.  One that has exited
+		 * stays, a zombie, in its last cgroup while the live threads
+		 * may have moved elsewhere: its cgroup says nothing about the
+		 * process any more, so refuse rather than attest a dead
+		 * thread's Pod.  Exiting tasks are never migrated, so a leader
+		 * seen alive here had its cgroup at the time of the call.
+		 */
+		if (READ_ONCE(task->flags) & PF_EXITING)
+			err = -ESRCH;
+		else
+			err = dp_claims_of(task, arg, mode, rd);
 		put_task_struct(task);
 	} else {
 		err = dp_claims_of(current, arg, dp_mode(), rd);

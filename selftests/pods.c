@@ -507,6 +507,90 @@ static void test_mediated(void)
 	free(a);
 }
 
+/*
+ * ATTEST_PID names a process by its thread-group leader.  When the leader
+ * has exited (pthread_exit() in main) it stays a zombie in its old cgroup
+ * while the live threads move on; the claims must not follow the dead
+ * leader.  The module refuses such a process with ESRCH (issue 13,
+ * finding 3; Documentation/pods.rst).
+ */
+static int leader_pipe[2];
+
+static void *leader_survivor(void *unused)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	char c;
+
+	(void)unused;
+	/* Wait for the leader to exit, then move the whole process to B. */
+	while (read(leader_pipe[0], &c, 1) != 1)
+		;
+	if (move_self(CTR_B))
+		tid = -tid;
+	write_all(leader_pipe[1], &tid, sizeof(tid));
+	pause();
+	return NULL;
+}
+
+static void test_mediated_exited_leader(void)
+{
+	struct dstack_pod_claims c;
+	struct dp_dev dev = { .fd = fd };
+	char path[128], buf[512], u[37];
+	pid_t pid, tid = 0;
+	int p2c[2], c2p[2], pfd, r, e;
+
+	if (pipe(p2c) || pipe(c2p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		leader_pipe[0] = p2c[0];
+		leader_pipe[1] = c2p[1];
+		if (move_self(CTR_A))
+			_exit(2);
+		pthread_create(&t, NULL, leader_survivor, NULL);
+		write_all(c2p[1], "r", 1);
+		pthread_exit(NULL);
+	}
+	/* The agent holds a pidfd from the moment its peer connects. */
+	pfd = pidfd_open_(pid);
+	r = (int)read(c2p[0], buf, 1);
+	/* The leader is a zombie once its state says so. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (e = 0; e < 500; e++) {
+		if (!st_read_file(path, buf, sizeof(buf)) && strstr(buf, ") Z "))
+			break;
+		usleep(10000);
+	}
+	tap_ok(r == 1 && pfd >= 0 && e < 500, "exited leader: the leader is a zombie, a thread lives");
+	write_all(p2c[1], "m", 1);
+	r = (int)read(c2p[0], &tid, sizeof(tid));
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
+	tap_ok(r == sizeof(tid) && tid > 0 && !st_read_file(path, buf, sizeof(buf)) &&
+	       strstr(buf, strrchr(CTR_B, '/')),
+	       "exited leader: the live thread %d moved the process to Pod B", tid);
+
+	memset(&c, 0, sizeof(c));
+	r = dp_attest(&dev, pfd, NULL, 0, &c, NULL);
+	e = errno;
+	dp_uuid_format(c.pod_uid, u);
+	if (!r)
+		tap_diag("ATTEST_PID returned the claims of %s (A is %s, B is %s)",
+			 u, UID_A, UID_B);
+	tap_ok(r && e == ESRCH,
+	       "exited leader: ATTEST_PID refuses with ESRCH, never the dead leader's Pod A");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(pfd);
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
+}
+
 static void test_unbind_rebind(void)
 {
 	struct dp_dev dev = { .fd = fd };
@@ -748,6 +832,7 @@ int main(int argc, char **argv)
 	test_rules();
 	test_privilege();
 	test_mediated();
+	test_mediated_exited_leader();
 	test_unbind_rebind();
 	test_cgroup_removed();
 	test_v1_rmdir();
