@@ -37,11 +37,11 @@
 
 static unsigned int max_pods = 16384;
 module_param(max_pods, uint, 0444);
-MODULE_PARM_DESC(max_pods, "maximum number of bound Pods, 1..1000000 (load time only)");
+MODULE_PARM_DESC(max_pods, "maximum number of bound Pods, 0..1000000; 0 refuses every bind (load time only)");
 
 static unsigned int max_pod_events = 256;
 module_param(max_pod_events, uint, 0444);
-MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 1..65536 (load time only)");
+MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 0..65536; 0 refuses every Pod extend (load time only)");
 
 /*
  * SHA-512 works on 128-byte blocks.  The claims' first DP_CLAIMS_FIXED bytes
@@ -930,9 +930,10 @@ int dp_pods_init(void)
 	int err;
 
 	BUILD_BUG_ON(DP_CLAIMS_FIXED % 128);
-	if (!max_pods || max_pods > DP_MAX_PODS_LIMIT ||
-	    !max_pod_events || max_pod_events > DP_MAX_EVENTS_LIMIT) {
-		pr_err("max_pods must be 1..%u and max_pod_events 1..%u\n",
+	/* 0 is valid for both: no binds, or Pods that cannot be measured. */
+	if (max_pods > DP_MAX_PODS_LIMIT ||
+	    max_pod_events > DP_MAX_EVENTS_LIMIT) {
+		pr_err("max_pods must be 0..%u and max_pod_events 0..%u\n",
 		       DP_MAX_PODS_LIMIT, DP_MAX_EVENTS_LIMIT);
 		return -EINVAL;
 	}

@@ -342,6 +342,79 @@ static void test_pod_measure(void)
 		  "measure: a node process has no Pod log (ENOENT)");
 }
 
+/*
+ * POD_LOG returns at most 64 KiB per call, whatever buf_len says
+ * (Documentation/uapi.rst); the caller pages with start.
+ */
+#define UID_L		"1e1e1e1e-3333-4444-8555-666677778888"
+#define POD_L		CG "/kubepods/burstable/pod" UID_L
+#define LOGCAP		(64 * 1024)
+#define LOGCAP_LINE	8375	/* the longest line: 4096-byte payload */
+
+struct logcap {
+	int err;
+	uint32_t count, used, total, count2, start2;
+};
+
+static void test_pod_log_cap(void)
+{
+	static char payload[4096], buf[256 * 1024];
+	struct dp_dev dev = { .fd = fd };
+	struct logcap lc = { .err = EIO };
+	int i, err = 0, p[2];
+	pid_t pid;
+
+	memset(payload, 'x', sizeof(payload));
+	mkdirs(POD_L);
+	tap_success(bind_pod(POD_L, UID_L, "tenant-l/log", 7, NULL), "log cap: bind L");
+	for (i = 0; i < 12 && !err; i++)
+		err = dp_pod_extend(&dev, NULL, UID_L, "container.big", payload,
+				    sizeof(payload), NULL);
+	tap_ok(!err, "log cap: 12 events of 4096 bytes (about 100 KiB of lines)");
+	if (pipe(p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct dstack_pod_pod_log a;
+		struct logcap r = { 0 };
+		int dfd;
+
+		close(p[0]);
+		dfd = move_self(POD_L) ? -1 : open("/dev/dstack-pod", O_RDWR);
+		memset(&a, 0, sizeof(a));
+		a.buf = (uintptr_t)buf;
+		a.buf_len = sizeof(buf);
+		if (dfd < 0 || ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a)) {
+			r.err = errno ? errno : EIO;
+		} else {
+			r.count = a.count;
+			r.used = a.used;
+			r.total = a.total;
+			a.start = a.count;
+			r.start2 = a.start;
+			if (ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a))
+				r.err = errno;
+			r.count2 = a.count;
+		}
+		write_all(p[1], &r, sizeof(r));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &lc, sizeof(lc)) != sizeof(lc))
+		lc.err = EIO;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	tap_ok(!lc.err && lc.total == 12 && lc.used <= LOGCAP &&
+	       lc.used > LOGCAP - LOGCAP_LINE && lc.count < lc.total,
+	       "log cap: a 256 KiB buffer gets at most 64 KiB (%u bytes, %u of %u events)",
+	       lc.used, lc.count, lc.total);
+	tap_ok(!lc.err && lc.count + lc.count2 == lc.total,
+	       "log cap: a second call from start=%u returns the other %u", lc.start2, lc.count2);
+	tap_success(dp_unbind(&dev, NULL, UID_L), "log cap: unbind L");
+	rmdir(POD_L);
+}
+
 static void test_rules(void)
 {
 	struct dstack_pod_bind a;
@@ -813,6 +886,58 @@ static void test_fuse_overlap(void)
 	tap_ok(st_same(&s0, &s1) && !s1.mode, "fuse: refused, nothing changed");
 }
 
+/* Reload the module with @params: 0 or an errno value. */
+static int reload(const char *params)
+{
+	int mfd, r;
+
+	close(fd);
+	fd = -1;
+	/* Not loaded (ENOENT) after a refused load. */
+	if (syscall(SYS_delete_module, "dstack_pod", O_NONBLOCK) && errno != ENOENT)
+		return errno;
+	mfd = open("kmod/dstack_pod.ko", O_RDONLY | O_CLOEXEC);
+	r = (int)syscall(SYS_finit_module, mfd, params, 0);
+	r = r ? errno : 0;
+	close(mfd);
+	if (!r)
+		fd = st_open();
+	return r;
+}
+
+/*
+ * max_pods and max_pod_events accept 0 (no binds; Pods that cannot be
+ * measured) and refuse values above their limits at load.
+ */
+static void test_limit_params(void)
+{
+	struct dp_dev dev;
+	struct att r;
+	const char *cg = CG "/kubepods/burstable/pod" UID_D;
+
+	mkdirs(cg);
+	tap_ok(reload("backend=sim max_pods=0 max_pod_events=0") == 0,
+	       "limits: loads with max_pods=0 max_pod_events=0");
+	tap_errno(bind_pod(cg, UID_D, "tenant-d/job", 5, NULL) ? -1 : 0, ENOSPC,
+		  "limits: max_pods=0 refuses every bind (ENOSPC)");
+	tap_ok(reload("backend=sim max_pod_events=0") == 0, "limits: loads with max_pod_events=0");
+	dev.fd = fd;
+	tap_success(bind_pod(cg, UID_D, "tenant-d/job", 5, NULL),
+		    "limits: max_pod_events=0 still binds");
+	tap_errno(dp_pod_extend(&dev, NULL, UID_D, "container.x", "", 0, NULL) ? -1 : 0,
+		  ENOSPC, "limits: max_pod_events=0 refuses every Pod extend (ENOSPC)");
+	attest_in(cg, DIRECT, &r);
+	tap_ok(claims_are(&r, UID_D, "tenant-d/job", 5) && !r.c.pmr_events,
+	       "limits: such a Pod attests, with an empty PMR");
+	tap_ok(reload("backend=sim max_pods=1000001") == EINVAL,
+	       "limits: max_pods=1000001 fails the load (EINVAL)");
+	tap_ok(fd < 0 && reload("backend=sim max_pod_events=65537") == EINVAL,
+	       "limits: max_pod_events=65537 fails the load (EINVAL)");
+	tap_ok(fd < 0 && reload("backend=sim max_pods=1000000 max_pod_events=65536") == 0,
+	       "limits: the largest values load");
+	rmdir(cg);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "exec-attest")) {
@@ -829,6 +954,7 @@ int main(int argc, char **argv)
 	test_bind_and_attest();
 	test_nesting_fork_exec_threads();
 	test_pod_measure();
+	test_pod_log_cap();
 	test_rules();
 	test_privilege();
 	test_mediated();
@@ -839,6 +965,7 @@ int main(int argc, char **argv)
 	test_max_pods();
 	test_stress();
 	test_fuse_overlap();
+	test_limit_params();
 	close(fd);
 	return tap_end();
 }
