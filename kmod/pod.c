@@ -32,6 +32,9 @@
 #include "compat.h"
 #include "dstack_pod.h"
 
+/* Only for the probe's prototype: the tracepoint itself is not exported. */
+#include <trace/events/cgroup.h>
+
 /* Bounds the time POD_LOG holds the bindings lock; callers page with start. */
 #define DP_POD_LOG_CHUNK_MAX	(64 * 1024)
 
@@ -375,7 +378,14 @@ static void dp_pod_mark_dead(struct dp_pod *pod)
 	}
 }
 
-/* Tracepoint cgroup_rmdir: atomic context, so only mark and defer. */
+/*
+ * Tracepoint cgroup_rmdir: atomic context, so only mark and defer.  The
+ * module finds the tracepoint by name (its struct is not exported) and
+ * dp_pods_init() checks at build time that this probe has the prototype
+ * the kernel's own header declares, so a change of the event cannot go
+ * unnoticed.  Why a tracepoint: Documentation/design.rst, "Following
+ * cgroup removal".
+ */
 static void dp_probe_rmdir(void *data, struct cgroup *cgrp, const char *path)
 {
 	u64 id = cgroup_id(cgrp);
@@ -950,6 +960,9 @@ int dp_pods_init(void)
 	if (err)
 		goto err_cgroup;
 	INIT_WORK(&dp_pods.reaper, dp_pods_reaper);
+	/* register_trace_cgroup_rmdir() would take exactly this probe. */
+	BUILD_BUG_ON(!__same_type(&register_trace_cgroup_rmdir,
+				  int (*)(typeof(dp_probe_rmdir) *, void *)));
 	for_each_kernel_tracepoint(dp_find_rmdir_tp, &dp_pods.rmdir_tp);
 	if (!dp_pods.rmdir_tp) {
 		pr_err("tracepoint cgroup_rmdir not found: cannot follow cgroup removal\n");
