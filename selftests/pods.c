@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -561,6 +562,10 @@ static void test_mediated(void)
 	ffd = open("/proc/self/status", O_RDONLY);
 	tap_errno(dp_attest(&dev, ffd, NULL, 0, NULL, NULL) ? -1 : 0, EBADF,
 		  "mediated: a non-pidfd fd -> EBADF");
+	close(ffd);
+	ffd = eventfd(0, EFD_CLOEXEC);
+	tap_errno(dp_attest(&dev, ffd, NULL, 0, NULL, NULL) ? -1 : 0, EBADF,
+		  "mediated: another anon-inode file (eventfd) -> EBADF");
 	close(ffd);
 
 	a = calloc(1, sizeof(*a));
