@@ -525,37 +525,35 @@ static void dp_pod_discard(struct dp_pod *pod)
 	atomic_dec(&dp_pod_objects);
 }
 
-long dp_ioctl_bind(void __user *argp)
+/* BIND with the argument already copied in (@arg) from @argp. */
+static long dp_bind(struct dstack_pod_bind *arg, void __user *argp)
 {
-	struct dstack_pod_bind arg;
 	struct cgroup *cgrp;
 	struct dp_pod *pod;
 	long err;
 
-	if (copy_from_user(&arg, argp, sizeof(arg)))
-		return -EFAULT;
-	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
-	    arg.spec_source > DSTACK_POD_SPEC_APISERVER ||
-	    dp_check_str(arg.workload_id, sizeof(arg.workload_id), 1,
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
+	    arg->spec_source > DSTACK_POD_SPEC_APISERVER ||
+	    dp_check_str(arg->workload_id, sizeof(arg->workload_id), 1,
 			 DSTACK_POD_WORKLOAD_MAX, 0x20) ||
-	    dp_check_str(arg.pod_namespace, sizeof(arg.pod_namespace), 0,
+	    dp_check_str(arg->pod_namespace, sizeof(arg->pod_namespace), 0,
 			 DSTACK_POD_NAMESPACE_MAX, 0x21) ||
-	    dp_check_str(arg.pod_name, sizeof(arg.pod_name), 0,
+	    dp_check_str(arg->pod_name, sizeof(arg->pod_name), 0,
 			 DSTACK_POD_NAME_MAX, 0x21))
 		return -EINVAL;
-	pod = dp_pod_new(&arg);
+	pod = dp_pod_new(arg);
 	if (!pod)
 		return -ENOMEM;
-	err = dp_parse_uid(arg.pod_uid, sizeof(arg.pod_uid),
+	err = dp_parse_uid(arg->pod_uid, sizeof(arg->pod_uid),
 			   pod->tmpl.pod_uid);
 	if (err)
 		goto out_free;
 	/* Probe the output now: after the bind nothing may fail. */
 	err = -EFAULT;
-	if (copy_to_user(argp, &arg, sizeof(arg)))
+	if (copy_to_user(argp, arg, sizeof(*arg)))
 		goto out_free;
 
-	cgrp = cgroup_get_from_fd(arg.cgroup_fd);
+	cgrp = cgroup_get_from_fd(arg->cgroup_fd);
 	if (IS_ERR(cgrp)) {
 		err = PTR_ERR(cgrp);
 		goto out_free;
@@ -602,14 +600,14 @@ long dp_ioctl_bind(void __user *argp)
 	smp_mb();
 	if (!(READ_ONCE(cgrp->self.flags) & CSS_ONLINE))
 		dp_pod_mark_dead(pod);
-	arg.generation = pod->generation;
-	arg.cgroup_id = pod->cgroup_id;
+	arg->generation = pod->generation;
+	arg->cgroup_id = pod->cgroup_id;
 	dp_pod_notify(DSTACK_POD_NOTIFY_BIND, pod, NULL);
 	pr_info("bound pod %pUb (%s) to cgroup %llu, generation %llu\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation);
 	mutex_unlock(&dp_pods.lock);
-	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
+	return copy_to_user(argp, arg, sizeof(*arg)) ? -EFAULT : 0;
 
 out_unlock:
 	mutex_unlock(&dp_pods.lock);
@@ -617,6 +615,20 @@ out_put:
 	cgroup_put(cgrp);
 out_free:
 	dp_pod_discard(pod);
+	return err;
+}
+
+/* The argument is 704 bytes: on the heap, not the kernel stack. */
+long dp_ioctl_bind(void __user *argp)
+{
+	struct dstack_pod_bind *arg;
+	long err;
+
+	arg = memdup_user(argp, sizeof(*arg));
+	if (IS_ERR(arg))
+		return PTR_ERR(arg);
+	err = dp_bind(arg, argp);
+	kfree(arg);
 	return err;
 }
 
