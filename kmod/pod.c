@@ -63,7 +63,7 @@ MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 0..65536; 0 
  * @cgroup_id: its id; ids are never reused, so a cgroup recreated at the
  *	same path is a different, unbound cgroup
  * @generation: bind generation
- * @dead: the cgroup was removed; the reaper unbinds it
+ * @flags: DP_POD_DEAD once the cgroup was removed (the reaper unbinds it)
  * @seq: guards @tmpl's PMR fields and @midstate for lock-free readers
  *	(a seqlock of its own: readers never wait for dp_pods.lock)
  * @attests: attestations served
@@ -83,13 +83,21 @@ struct dp_pod {
 	struct cgroup *cgrp;
 	u64 cgroup_id;
 	u64 generation;
-	bool dead;
+	unsigned long flags;
 	seqlock_t seq;
 	atomic64_t attests;
 	struct dp_log log;
 	struct dstack_pod_claims tmpl;
 	u8 midstate[];
 };
+
+/* Bits of dp_pod.flags. */
+#define DP_POD_DEAD	0
+
+static bool dp_pod_dead(const struct dp_pod *pod)
+{
+	return test_bit(DP_POD_DEAD, &pod->flags);
+}
 
 static const struct rhashtable_params dp_cgroup_params = {
 	.key_len = sizeof(u64),
@@ -217,7 +225,7 @@ int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	mutex_lock(&dp_pods.lock);
 	list_for_each_entry(pod, &dp_pods.list, node) {
 		/* The list is in bind order, so generations only grow. */
-		if (pod->generation <= cb->args[0] || READ_ONCE(pod->dead))
+		if (pod->generation <= cb->args[0] || dp_pod_dead(pod))
 			continue;
 		hdr = dp_nl_put(skb, cb, DSTACK_POD_CMD_POD_GET);
 		if (!hdr)
@@ -317,7 +325,7 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 		id = cgroup_id(cgrp);
 		pod = rhashtable_lookup(&dp_pods.by_cgroup, &id,
 					dp_cgroup_params);
-		if (pod && !READ_ONCE(pod->dead))
+		if (pod && !dp_pod_dead(pod))
 			return pod;
 	}
 	return NULL;
@@ -333,7 +341,7 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 {
 	lockdep_assert_held(&dp_pods.lock);
 	/* Dead from here on, so a late rmdir probe counts nothing. */
-	if (xchg(&pod->dead, true))
+	if (test_and_set_bit(DP_POD_DEAD, &pod->flags))
 		atomic_dec(&dp_pods.dead);
 	rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
 			       dp_cgroup_params);
@@ -358,7 +366,7 @@ static void dp_pods_reap_locked(void)
 	if (!atomic_read(&dp_pods.dead))
 		return;
 	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node)
-		if (READ_ONCE(pod->dead))
+		if (dp_pod_dead(pod))
 			dp_pod_remove(pod, "cgroup removed");
 }
 
@@ -372,7 +380,7 @@ static void dp_pods_reaper(struct work_struct *work)
 /* dp_pods.dead counts Pods marked here and not yet removed. */
 static void dp_pod_mark_dead(struct dp_pod *pod)
 {
-	if (!xchg(&pod->dead, true)) {
+	if (!test_and_set_bit(DP_POD_DEAD, &pod->flags)) {
 		atomic_inc(&dp_pods.dead);
 		queue_work(system_wq, &dp_pods.reaper);
 	}
@@ -446,7 +454,7 @@ int dp_pods_check_binder(struct cgroup *binder)
 
 	lockdep_assert_held(&dp_pods.lock);
 	list_for_each_entry(pod, &dp_pods.list, node)
-		if (!READ_ONCE(pod->dead) && dp_overlaps(pod->cgrp, binder))
+		if (!dp_pod_dead(pod) && dp_overlaps(pod->cgrp, binder))
 			return -EBUSY;
 	return 0;
 }
@@ -664,7 +672,7 @@ static int dp_pod_select(const struct dstack_pod_select *sel,
 	} else {
 		return -EBADF;
 	}
-	if (!pod || pod->dead)
+	if (!pod || dp_pod_dead(pod))
 		return -ENOENT;
 	*out = pod;
 	return 0;
