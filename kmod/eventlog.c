@@ -88,7 +88,7 @@ struct dp_event *dp_event_alloc(const char *name, u32 payload_len)
 {
 	struct dp_event *ev;
 
-	ev = kzalloc(struct_size(ev, payload, payload_len), GFP_KERNEL);
+	ev = kzalloc(struct_size(ev, payload, payload_len), GFP_KERNEL_ACCOUNT);
 	if (!ev)
 		return NULL;
 	strscpy(ev->name, name, sizeof(ev->name));
@@ -168,7 +168,7 @@ int dp_log_append(struct dp_log *log, struct dp_event *ev, u32 limit,
 
 	if (idx >= limit)
 		return -ENOSPC;
-	err = xa_reserve(&log->events, idx, GFP_KERNEL);
+	err = xa_reserve(&log->events, idx, GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
 	err = measure(ctx, ev->digest);

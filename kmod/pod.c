@@ -508,7 +508,7 @@ static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
 	struct dstack_pod_claims *c;
 	struct dp_pod *pod;
 
-	pod = kmem_cache_zalloc(dp_pods.cache, GFP_KERNEL);
+	pod = kmem_cache_zalloc(dp_pods.cache, GFP_KERNEL_ACCOUNT);
 	if (!pod)
 		return NULL;
 	atomic_inc(&dp_pod_objects);
@@ -713,8 +713,9 @@ static int dp_pmr_extend(void *ctx, const u8 *digest)
 	u8 *state;
 	int err;
 
-	c = kmemdup(&pod->tmpl, DP_CLAIMS_FIXED, GFP_KERNEL);
-	state = kmalloc(crypto_shash_statesize(dp_sha512_tfm()), GFP_KERNEL);
+	c = kmemdup(&pod->tmpl, DP_CLAIMS_FIXED, GFP_KERNEL_ACCOUNT);
+	state = kmalloc(crypto_shash_statesize(dp_sha512_tfm()),
+			GFP_KERNEL_ACCOUNT);
 	err = -ENOMEM;
 	if (!c || !state)
 		goto out;
@@ -831,7 +832,7 @@ static long dp_attest(void __user *argp, bool mediated)
 	u8 rd[DSTACK_POD_REPORTDATA_LEN];
 	long err;
 
-	arg = kmalloc(sizeof(*arg), GFP_KERNEL);
+	arg = kmalloc(sizeof(*arg), GFP_KERNEL_ACCOUNT);
 	if (!arg)
 		return -ENOMEM;
 	err = -EFAULT;
@@ -921,7 +922,7 @@ long dp_ioctl_pod_log(void __user *argp)
 	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
 	cap = min_t(size_t, arg.buf_len, DP_POD_LOG_CHUNK_MAX);
-	buf = kvmalloc(max_t(size_t, cap, 1), GFP_KERNEL);
+	buf = kvmalloc(max_t(size_t, cap, 1), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 

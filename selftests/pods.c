@@ -416,6 +416,71 @@ static void test_pod_log_cap(void)
 	rmdir(POD_L);
 }
 
+/*
+ * Kernel memory a caller makes the module keep (Pod structures, events)
+ * is charged to the caller's memory cgroup (GFP_KERNEL_ACCOUNT): a binder
+ * in a cgroup with memory.max cannot pin unaccounted memory.
+ */
+#define UID_M		"2f2f2f2f-3333-4444-8555-666677778888"
+#define POD_M		CG "/kubepods/burstable/pod" UID_M
+#define ACCT		CG "/dstack-acct"
+#define ACCT_EVENTS	200
+
+static long slab_of(const char *cg)
+{
+	char path[128], buf[8192], *p;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", cg);
+	if (st_read_file(path, buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "\nslab ");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+static int acct_extends(void *unused)
+{
+	static char payload[4096];
+	struct dp_dev dev = { .fd = fd };
+	int i;
+
+	(void)unused;
+	memset(payload, 'm', sizeof(payload));
+	if (move_self(ACCT))
+		return 250;
+	for (i = 0; i < ACCT_EVENTS; i++)
+		if (dp_pod_extend(&dev, NULL, UID_M, "container.acct", payload,
+				  sizeof(payload), NULL))
+			return errno;
+	return 0;
+}
+
+static void test_memcg_charge(void)
+{
+	struct dp_dev dev = { .fd = fd };
+	long before, after;
+	int r, status;
+	pid_t pid;
+
+	tap_ok(!st_write_file(CG "/cgroup.subtree_control", "+memory") &&
+	       !mkdir(ACCT, 0755), "memcg: a cgroup with the memory controller");
+	mkdirs(POD_M);
+	tap_success(bind_pod(POD_M, UID_M, "tenant-m/acct", 8, NULL), "memcg: bind M");
+	before = slab_of(ACCT);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(acct_extends(NULL));
+	r = waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 251;
+	after = slab_of(ACCT);
+	tap_ok(!r, "memcg: %d Pod extends of 4096 bytes from inside it (%d)", ACCT_EVENTS, r);
+	tap_ok(before >= 0 && after - before >= ACCT_EVENTS * 4096L,
+	       "memcg: the events are charged to the caller's cgroup (slab %ld -> %ld)",
+	       before, after);
+	tap_success(dp_unbind(&dev, NULL, UID_M), "memcg: unbind M");
+	rmdir(POD_M);
+	rmdir(ACCT);
+}
+
 static void test_rules(void)
 {
 	struct dstack_pod_bind a;
@@ -960,6 +1025,7 @@ int main(int argc, char **argv)
 	test_nesting_fork_exec_threads();
 	test_pod_measure();
 	test_pod_log_cap();
+	test_memcg_charge();
 	test_rules();
 	test_privilege();
 	test_mediated();
