@@ -260,6 +260,9 @@ int dp_pods_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 
 	mutex_lock(&dp_pods.lock);
 	pod = rhashtable_lookup_fast(&dp_pods.by_uid, uid, dp_uid_params);
+	/* A removed Pod not yet reaped is gone, as for UNBIND and POD_GET. */
+	if (pod && dp_pod_dead(pod))
+		pod = NULL;
 	if (!pod || (cb->args[1] && cb->args[1] != pod->generation)) {
 		/* A rebind between two parts ends the dump quietly. */
 		ret = 0;
