@@ -35,7 +35,7 @@
 /* Only for the probe's prototype: the tracepoint itself is not exported. */
 #include <trace/events/cgroup.h>
 
-/* Bounds the time POD_LOG holds the bindings lock; callers page with start. */
+/* Bounds POD_LOG's buffer and its RCU read section; callers page with start. */
 #define DP_POD_LOG_CHUNK_MAX	(64 * 1024)
 
 static unsigned int max_pods = 16384;
@@ -67,7 +67,8 @@ MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 0..65536; 0 
  * @seq: guards @tmpl's PMR fields and @midstate for lock-free readers
  *	(a seqlock of its own: readers never wait for dp_pods.lock)
  * @attests: attestations served
- * @log: the Pod's event log (writers and readers hold dp_pods.lock)
+ * @log: the Pod's event log; append-only, writers hold dp_pods.lock,
+ *	POD_LOG reads it under RCU, so it is freed with the Pod
  * @tmpl: the claims up to DP_CLAIMS_FIXED: identity, generation, cgroup id
  *	and the PMR (the Pod measurement register) with its event count
  * @midstate: SHA-512 state after the first DP_CLAIMS_FIXED bytes of @tmpl
@@ -336,7 +337,10 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 
 static void dp_pod_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(dp_pods.cache, container_of(head, struct dp_pod, rcu));
+	struct dp_pod *pod = container_of(head, struct dp_pod, rcu);
+
+	dp_log_destroy(&pod->log);
+	kmem_cache_free(dp_pods.cache, pod);
 	atomic_dec(&dp_pod_objects);
 }
 
@@ -355,9 +359,11 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 	pr_info("unbound pod %pUb (%s) from cgroup %llu, generation %llu: %s\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation, why);
-	/* Attest never touches the cgroup or the log, only what RCU keeps. */
+	/*
+	 * Attest and POD_LOG never touch the cgroup; the log, which POD_LOG
+	 * reads under RCU, goes with the Pod after a grace period.
+	 */
 	cgroup_put(pod->cgrp);
-	dp_log_destroy(&pod->log);
 	call_rcu(&pod->rcu, dp_pod_free_rcu);
 }
 
@@ -909,7 +915,13 @@ long dp_ioctl_attest_pid(void __user *argp)
 	return dp_attest(argp, true);
 }
 
-/* The caller's own Pod's log, as whole runtime_events lines. */
+/*
+ * The caller's own Pod's log, as whole runtime_events lines.  Lock-free:
+ * events are immutable once published and the count is published after
+ * them (dp_log_count()), and a removed Pod's log is freed only after a
+ * grace period, so under rcu_read_lock() the log cannot go away.  No Pod
+ * can hold up binder operations by reading its log.
+ */
 long dp_ioctl_pod_log(void __user *argp)
 {
 	struct dstack_pod_pod_log arg;
@@ -929,10 +941,8 @@ long dp_ioctl_pod_log(void __user *argp)
 	if (!buf)
 		return -ENOMEM;
 
-	mutex_lock(&dp_pods.lock);
 	rcu_read_lock();
 	pod = dp_pod_of_cgroup(task_dfl_cgroup(current));
-	rcu_read_unlock();
 	err = -ENOENT;
 	if (!pod)
 		goto unlock;
@@ -951,7 +961,7 @@ long dp_ioctl_pod_log(void __user *argp)
 	arg.count = i > arg.start ? i - arg.start : 0;
 	arg.used = used;
 unlock:
-	mutex_unlock(&dp_pods.lock);
+	rcu_read_unlock();
 	if (!err && (copy_to_user(u64_to_user_ptr(arg.buf), buf, used) ||
 		     copy_to_user(argp, &arg, sizeof(arg))))
 		err = -EFAULT;

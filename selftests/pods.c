@@ -942,6 +942,90 @@ static void test_stress(void)
 	       wl, objs);
 }
 
+/*
+ * POD_LOG reads the caller's Pod log without the bindings mutex: readers
+ * inside a cgroup that is bound, measured and unbound over and over must
+ * only ever see one binding's complete, well-formed events.
+ */
+#define LOG_ROUNDS	300
+#define LOG_EVENTS	3
+static int log_ok, log_bad, log_enoent;
+
+static void *log_reader(void *unused)
+{
+	static __thread char buf[64 * 1024];
+	struct dstack_pod_pod_log a;
+	struct dp_log log;
+	uint8_t d[48];
+	size_t i;
+	FILE *f;
+	int bad, dfd = open("/dev/dstack-pod", O_RDWR);
+
+	(void)unused;
+	while (dfd >= 0 && !stress_stop) {
+		memset(&a, 0, sizeof(a));
+		a.buf = (uintptr_t)buf;
+		a.buf_len = sizeof(buf);
+		if (ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a)) {
+			if (errno == ENOENT)
+				__atomic_add_fetch(&log_enoent, 1, __ATOMIC_RELAXED);
+			else
+				__atomic_add_fetch(&log_bad, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		memset(&log, 0, sizeof(log));
+		f = fmemopen(buf, a.used ? a.used : 1, "r");
+		bad = !f || (a.used && dp_log_parse(f, &log)) || log.n != a.count ||
+		      a.count > a.total || a.total > LOG_EVENTS;
+		for (i = 0; !bad && i < log.n; i++)
+			bad = log.ev[i].index != i ||
+			      dp_event_digest(log.ev[i].name, log.ev[i].payload,
+					      log.ev[i].payload_len, d) ||
+			      memcmp(d, log.ev[i].digest, 48) ||
+			      log.ev[i].payload_len != log.ev[0].payload_len ||
+			      memcmp(log.ev[i].payload, log.ev[0].payload,
+				     log.ev[0].payload_len);
+		if (f)
+			fclose(f);
+		dp_log_free(&log);
+		__atomic_add_fetch(bad ? &log_bad : &log_ok, 1, __ATOMIC_RELAXED);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return NULL;
+}
+
+static void test_pod_log_stress(void)
+{
+	struct dp_dev dev = { .fd = fd };
+	char uid[40], payload[16];
+	pthread_t t[2];
+	int i, j, err = 0;
+
+	stress_stop = 0;
+	mkdirs(stress_cg);
+	move_self(stress_cg);
+	pthread_create(&t[0], NULL, log_reader, NULL);
+	pthread_create(&t[1], NULL, log_reader, NULL);
+	for (i = 0; i < LOG_ROUNDS && !err; i++) {
+		snprintf(uid, sizeof(uid), "00000000-0000-4000-9000-%012d", i);
+		snprintf(payload, sizeof(payload), "round-%d", i);
+		err = bind_pod(stress_cg, uid, "logstress", i, NULL);
+		for (j = 0; j < LOG_EVENTS && !err; j++)
+			err = dp_pod_extend(&dev, NULL, uid, "container.log", payload,
+					    strlen(payload), NULL);
+		err = err || dp_unbind(&dev, NULL, uid);
+	}
+	stress_stop = 1;
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	move_self(CG);
+	tap_ok(!err, "log stress: %d bind/extend/unbind rounds", LOG_ROUNDS);
+	tap_ok(!log_bad && log_ok > 0,
+	       "log stress: every Pod log read is one binding's whole log (%d ok, %d ENOENT, %d bad)",
+	       log_ok, log_enoent, log_bad);
+}
+
 static void test_fuse_overlap(void)
 {
 	struct st_state s0, s1;
@@ -1035,6 +1119,7 @@ int main(int argc, char **argv)
 	test_v1_rmdir();
 	test_max_pods();
 	test_stress();
+	test_pod_log_stress();
 	test_fuse_overlap();
 	test_limit_params();
 	close(fd);
