@@ -11,8 +11,8 @@
 # binder cgroup.  The API server is `openssl s_server -WWW` with
 # client-certificate authentication serving the Pods' JSON.  A process in
 # each container attests (an agent loop in the container runs the commands
-# the test drops into its /share directory: `runc exec` cannot enter a
-# container made with --no-pivot).  Prints TAP.
+# the test drops into its /share directory, so the same path serves runc
+# and crun alike).  Prints TAP.
 set -u
 
 T=/tmp/oci-test
@@ -347,7 +347,7 @@ pod_up() {
 	oci_bundle "$T/b/$_pod-sandbox" type=sandbox id="$_sid" uid="$_uid" ns="$_ns" \
 		name="$_name" cgroup="$_cg" qos="$_qos" pod_annotations="$_pa" \
 		hook="$HOOK" hookconf="$T/hook.conf"
-	$(oci_runtime "$_rt") create --no-pivot --bundle "$T/b/$_pod-sandbox" "$_sid" \
+	$(oci_runtime "$_rt") create --bundle "$T/b/$_pod-sandbox" "$_sid" \
 		>"$T/$_pod-sandbox.create" 2>&1 || return 1
 	$(oci_runtime "$_rt") start "$_sid" >>"$T/$_pod-sandbox.create" 2>&1
 }
@@ -364,7 +364,7 @@ ctr_up() {
 		container="$_c" image="$_img" netns="/proc/$_spid/ns" \
 		share="$T/share/$_pod-$_c" args="$AGENT_ARGS" state_dir="$T/state" \
 		hook="$HOOK" hookconf="$T/hook.conf" "$@"
-	$(oci_runtime "$_rt") create --no-pivot --bundle "$T/b/$_pod-$_c" "$_id" \
+	$(oci_runtime "$_rt") create --bundle "$T/b/$_pod-$_c" "$_id" \
 		>"$T/$_pod-$_c.create" 2>&1 || return 1
 	$(oci_runtime "$_rt") start "$_id" >>"$T/$_pod-$_c.create" 2>&1
 }
@@ -522,7 +522,7 @@ small_pod() {
 		uid="$_u" ns=batch name=job cgroup=cgroupfs container=main \
 		netns="/proc/$(oci_pid runc "$_sid")/ns" state_dir="$T/state" \
 		hook="$HOOK" hookconf="$T/hook.conf" "$@" &&
-	$RUNC create --no-pivot --bundle "$T/b/$_p-main" "$(oci_id "$_p-main")" >"$T/$_p.create" 2>&1
+	$RUNC create --bundle "$T/b/$_p-main" "$(oci_id "$_p-main")" >"$T/$_p.create" 2>&1
 }
 # batch/job is not on the API server: these Pods are bound fail-open.
 for e in 1 2 3 4 5; do eval "UE$e=$(oci_uid "pod-e$e")"; done
@@ -619,7 +619,7 @@ mkdir -p "$T/share/plain"
 NPODS=$($P list --json | grep -c pod_uid)
 oci_bundle "$T/b/plain" type=plain id=plain-1 hook="$HOOK" hookconf="$T/hook.conf" \
 	share="$T/share/plain" args="$AGENT_ARGS"
-$RUNC create --no-pivot --bundle "$T/b/plain" plain-1 >"$T/plain.create" 2>&1 &&
+$RUNC create --bundle "$T/b/plain" plain-1 >"$T/plain.create" 2>&1 &&
 	$RUNC start plain-1 >>"$T/plain.create" 2>&1 &&
 	ok "non-Kubernetes container (no annotations) with the hook: created and started" ||
 	{ notok "non-Kubernetes container starts"; sed 's/^/# /' "$T/plain.create"; }
