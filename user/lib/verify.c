@@ -807,8 +807,17 @@ static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
 				break;
 			}
 		}
-		if (!ident && !ids && mod)
-			ident = mod;	/* TCB info without module identities */
+		/*
+		 * A module version above 0 is judged only by its identity
+		 * TDX_<version>; tdxModule describes version 0 alone.
+		 * Intel's QVL: TDX_MODULE_MISMATCH.
+		 */
+		if (!ids) {
+			add_check(v, "tcb.tdx_module", 0,
+				  "TDX module version %u but the TCB info has no tdxModuleIdentities",
+				  b->tee_tcb_svn[1]);
+			return -1;
+		}
 		if (!ident) {
 			add_check(v, "tcb.tdx_module", 0,
 				  "no TDX module identity %s in TCB info", want_id);
