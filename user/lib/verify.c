@@ -625,10 +625,16 @@ static int masked_eq(const uint8_t *a, const uint8_t *b, const uint8_t *mask,
 	return 1;
 }
 
-/* First level of levels with tcb.isvsvn <= svn. */
+/*
+ * The level of levels that applies to svn: the one with the highest
+ * tcb.isvsvn <= svn, as Intel's QVL, which keeps QE and TDX module levels
+ * ordered by ISVSVN, highest first (the JSON order does not count).
+ */
 static json_object *isvsvn_level(json_object *levels, unsigned int svn)
 {
 	size_t i, n = levels ? json_object_array_length(levels) : 0;
+	json_object *best = NULL;
+	int64_t best_svn = -1;
 
 	for (i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(levels, i);
@@ -636,10 +642,12 @@ static json_object *isvsvn_level(json_object *levels, unsigned int svn)
 
 		if (jint(jget(l, "tcb", json_type_object), "isvsvn", &want))
 			return NULL;
-		if (want <= (int64_t)svn)
-			return l;
+		if (want <= (int64_t)svn && want > best_svn) {
+			best = l;
+			best_svn = want;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 static int check_qe_identity(struct dp_verdict *v, struct dp_collateral *c,
@@ -707,13 +715,52 @@ static int check_qe_identity(struct dp_verdict *v, struct dp_collateral *c,
 	return 0;
 }
 
+/* One platform TCB level of the TCB info. */
+struct tcb_level {
+	size_t idx;			/* position in the JSON array */
+	int64_t sgx[16], tdx[16], pcesvn;
+	json_object *j;
+};
+
+/*
+ * Intel's QVL keeps the levels ordered highest first by SGX component
+ * SVNs (compared as a sequence), then PCESVN, then TDX component SVNs.
+ */
+static int tcb_level_cmp(const void *pa, const void *pb)
+{
+	const struct tcb_level *a = pa, *b = pb;
+	int k;
+
+	for (k = 0; k < 16; k++)
+		if (a->sgx[k] != b->sgx[k])
+			return a->sgx[k] > b->sgx[k] ? -1 : 1;
+	if (a->pcesvn != b->pcesvn)
+		return a->pcesvn > b->pcesvn ? -1 : 1;
+	for (k = 0; k < 16; k++)
+		if (a->tdx[k] != b->tdx[k])
+			return a->tdx[k] > b->tdx[k] ? -1 : 1;
+	return 0;
+}
+
+#define TCB_LEVELS_MAX	256
+
+/* What the platform TCB step found, for the TD relaunch check. */
+struct platform_tcb {
+	enum tcb_status sgx;		/* first level matching the PCK alone */
+	enum tcb_status tdx;		/* first level matching PCK and TD */
+	int64_t latest_tdx[16];		/* TDX SVNs of the highest level */
+};
+
 static int check_platform_tcb(struct dp_verdict *v, struct dp_collateral *c,
-			      const struct dp_pck_ext *e, enum tcb_status *st)
+			      const struct dp_pck_ext *e,
+			      struct platform_tcb *out)
 {
 	json_object *levels = jget(c->tcb_info, "tcbLevels", json_type_array);
 	const uint8_t *tee = v->quote.body.tee_tcb_svn;
+	struct tcb_level *lv = NULL, *sgx_level = NULL;
 	uint8_t fmspc[6], pceid[2];
 	size_t i, n;
+	int rc = -1;
 
 	if (hex_field(c->tcb_info, "fmspc", fmspc, 6) ||
 	    hex_field(c->tcb_info, "pceId", pceid, 2) || !levels) {
@@ -735,49 +782,82 @@ static int check_platform_tcb(struct dp_verdict *v, struct dp_collateral *c,
 		return -1;
 	}
 	n = json_object_array_length(levels);
+	if (n == 0 || n > TCB_LEVELS_MAX) {
+		add_check(v, "tcb.platform", 0,
+			  "TCB info has %zu TCB levels (want 1 to %d)", n,
+			  TCB_LEVELS_MAX);
+		return -1;
+	}
+	lv = calloc(n, sizeof(*lv));
+	if (!lv) {
+		add_check(v, "tcb.platform", 0, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(levels, i);
 		json_object *tcb = jget(l, "tcb", json_type_object);
-		int64_t sgx[16], tdx[16], pcesvn;
+
+		lv[i].idx = i;
+		lv[i].j = l;
+		if (!tcb || comp_svns(tcb, "sgxtcbcomponents", lv[i].sgx) ||
+		    comp_svns(tcb, "tdxtcbcomponents", lv[i].tdx) ||
+		    jint(tcb, "pcesvn", &lv[i].pcesvn)) {
+			add_check(v, "tcb.platform", 0,
+				  "TCB info level %zu malformed", i);
+			goto out;
+		}
+	}
+	qsort(lv, n, sizeof(*lv), tcb_level_cmp);
+	for (i = 1; i < n; i++)
+		if (!tcb_level_cmp(&lv[i - 1], &lv[i])) {
+			add_check(v, "tcb.platform", 0,
+				  "TCB info has duplicate TCB levels (%zu and %zu)",
+				  lv[i - 1].idx, lv[i].idx);
+			goto out;
+		}
+	memcpy(out->latest_tdx, lv[0].tdx, sizeof(out->latest_tdx));
+	for (i = 0; i < n; i++) {
+		struct tcb_level *l = &lv[i];
 		size_t k, start;
 		int ok = 1;
 
-		if (!tcb || comp_svns(tcb, "sgxtcbcomponents", sgx) ||
-		    comp_svns(tcb, "tdxtcbcomponents", tdx) ||
-		    jint(tcb, "pcesvn", &pcesvn)) {
-			add_check(v, "tcb.platform", 0,
-				  "TCB info level %zu malformed", i);
-			return -1;
-		}
 		for (k = 0; k < 16 && ok; k++)
-			if (e->comp[k] < sgx[k])
+			if (e->comp[k] < l->sgx[k])
 				ok = 0;
-		if (!ok || e->pcesvn < pcesvn)
+		if (!ok || e->pcesvn < l->pcesvn)
 			continue;
+		if (!sgx_level)
+			sgx_level = l;
 		/* With a TDX module version, SVNs 0 and 1 are the module's. */
 		start = tee[1] > 0 ? 2 : 0;
 		for (k = start; k < 16 && ok; k++)
-			if (tee[k] < tdx[k])
+			if (tee[k] < l->tdx[k])
 				ok = 0;
 		if (!ok)
 			continue;
-		*st = tcb_from_str(json_object_get_string(
-				jget(l, "tcbStatus", json_type_string)));
-		if (*st == TCB_UNKNOWN) {
+		out->sgx = tcb_from_str(json_object_get_string(
+				jget(sgx_level->j, "tcbStatus", json_type_string)));
+		out->tdx = tcb_from_str(json_object_get_string(
+				jget(l->j, "tcbStatus", json_type_string)));
+		if (out->sgx == TCB_UNKNOWN || out->tdx == TCB_UNKNOWN) {
 			add_check(v, "tcb.platform", 0,
-				  "TCB level %zu has an unknown status", i);
-			return -1;
+				  "TCB level %zu has an unknown status",
+				  out->sgx == TCB_UNKNOWN ? sgx_level->idx : l->idx);
+			goto out;
 		}
-		add_advisories(v, l);
+		add_advisories(v, l->j);
 		snprintf(v->platform_status, sizeof(v->platform_status), "%s",
-			 tcb_names[*st]);
-		add_check(v, "tcb.platform", 1, "TCB level %zu: %s", i,
-			  tcb_names[*st]);
-		return 0;
+			 tcb_names[out->tdx]);
+		add_check(v, "tcb.platform", 1, "TCB level %zu: %s", l->idx,
+			  tcb_names[out->tdx]);
+		rc = 0;
+		goto out;
 	}
 	add_check(v, "tcb.platform", 0,
 		  "no TCB level matches the platform (TCB not supported)");
-	return -1;
+out:
+	free(lv);
+	return rc;
 }
 
 static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
@@ -1383,9 +1463,11 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 
 	if (col) {
 		enum tcb_status st;
+		struct platform_tcb pt;
 
-		if (check_platform_tcb(v, col, &ext, &plat))
+		if (check_platform_tcb(v, col, &ext, &pt))
 			goto out;
+		plat = pt.tdx;
 		if (check_tdx_module(v, col, &mod))
 			goto out;
 		st = converge(converge(plat, mod), qe);

@@ -45,6 +45,63 @@ static json_object *tcb_info(const struct ctx *t)
 	return out;
 }
 
+static json_object *tcb_levels(json_object *ti)
+{
+	json_object *lv = NULL;
+
+	json_object_object_get_ex(ti, "tcbLevels", &lv);
+	return lv;
+}
+
+/* A new array with the elements of a in reverse order. */
+static json_object *reversed(json_object *a)
+{
+	json_object *r = json_object_new_array();
+	size_t i, n = json_object_array_length(a);
+
+	for (i = n; i-- > 0;)
+		json_object_array_add(r, json_object_get(json_object_array_get_idx(a, i)));
+	return r;
+}
+
+/* TDX module identity `id` of an edited tcb_info. */
+static json_object *module_id(json_object *ti, const char *id)
+{
+	json_object *ids, *s;
+	size_t i;
+
+	if (!json_object_object_get_ex(ti, "tdxModuleIdentities", &ids))
+		return NULL;
+	for (i = 0; i < json_object_array_length(ids); i++) {
+		json_object *o = json_object_array_get_idx(ids, i);
+
+		if (json_object_object_get_ex(o, "id", &s) &&
+		    !strcmp(json_object_get_string(s), id))
+			return o;
+	}
+	return NULL;
+}
+
+/* The sample's QE identity with an OutOfDate level ahead of its own. */
+static char *qe_levels_low_first(const struct ctx *t)
+{
+	json_object *in = json_tokener_parse(t->real_col), *qi, *q, *lv, *r;
+	char *out;
+
+	json_object_object_get_ex(in, "qe_identity", &qi);
+	q = json_tokener_parse(json_object_get_string(qi));
+	json_object_object_get_ex(q, "tcbLevels", &lv);
+	r = json_object_new_array();
+	json_object_array_add(r, json_tokener_parse(
+		"{\"tcb\":{\"isvsvn\":1},\"tcbDate\":\"2020-01-01T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}"));
+	json_object_array_add(r, json_object_get(json_object_array_get_idx(lv, 0)));
+	json_object_object_add(q, "tcbLevels", r);
+	out = strdup(json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN));
+	json_object_put(q);
+	json_object_put(in);
+	return out;
+}
+
 /* Collateral signed by the forged PKI around the tcb_info ti (NULL: the
  * sample's). */
 static struct dp_collateral *collateral(struct ctx *t, json_object *ti)
@@ -132,6 +189,77 @@ static void test_no_module_identities(struct ctx *t)
 	free(q);
 }
 
+/* ---- 3: TCB levels in Intel's order, not JSON order --------------------- */
+
+static void test_level_order(struct ctx *t)
+{
+	json_object *ti = tcb_info(t), *lv, *l;
+	struct dp_collateral *c;
+	uint8_t *q;
+	size_t n;
+
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	/* PCESVN 5 (OutOfDate) first: the PCK's PCESVN 11 matches both */
+	json_object_object_add(ti, "tcbLevels", reversed(tcb_levels(ti)));
+	c = collateral(t, ti);
+	want_status(t, q, n, c, "UpToDate",
+		    "TCB levels listed lowest first: the highest matching level is taken");
+	dp_collateral_free(c);
+
+	/* same SGX SVNs and PCESVN: the TDX components order them */
+	lv = tcb_levels(ti);
+	l = json_tokener_parse(json_object_to_json_string(json_object_array_get_idx(lv, 1)));
+	json_object_object_add(l, "tcbStatus", json_object_new_string("SWHardeningNeeded"));
+	json_object_array_put_idx(lv, 0, l);
+	l = json_object_array_get_idx(lv, 0);
+	{
+		json_object *tcb, *tdx;
+
+		json_object_object_get_ex(l, "tcb", &tcb);
+		json_object_object_get_ex(tcb, "tdxtcbcomponents", &tdx);
+		json_object_object_add(json_object_array_get_idx(tdx, 2), "svn",
+				       json_object_new_int(1));
+	}
+	c = collateral(t, ti);
+	want_status(t, q, n, c, "UpToDate",
+		    "equal SGX SVNs and PCESVN, lower TDX SVN listed first");
+	dp_collateral_free(c);
+
+	/* module levels: Intel orders them by SVN, highest first */
+	json_object_put(ti);
+	ti = tcb_info(t);
+	{
+		json_object *m = module_id(ti, "TDX_01"), *ml;
+
+		json_object_object_get_ex(m, "tcbLevels", &ml);
+		json_object_object_add(m, "tcbLevels", reversed(ml));
+	}
+	c = collateral(t, ti);
+	want_status(t, q, n, c, "UpToDate",
+		    "module SVN 6, TDX_01 levels listed SVN 2 (OutOfDate) first");
+	dp_collateral_free(c);
+
+	/* QE identity levels likewise */
+	t->f.qe_identity = qe_levels_low_first(t);
+	c = collateral(t, NULL);
+	want_status(t, q, n, c, "UpToDate",
+		    "QE identity levels listed ISVSVN 1 (OutOfDate) first");
+	dp_collateral_free(c);
+	free((char *)t->f.qe_identity);
+	t->f.qe_identity = NULL;
+
+	/* two identical levels: Intel's parser refuses the TCB info */
+	lv = tcb_levels(ti);
+	json_object_array_put_idx(lv, 0, json_object_get(json_object_array_get_idx(lv, 1)));
+	c = collateral(t, ti);
+	want_fail(t, q, n, c, "tcb.platform", "duplicate",
+		  "TCB info with two identical TCB levels");
+	dp_collateral_free(c);
+	json_object_put(ti);
+	free(q);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -145,6 +273,7 @@ int main(void)
 	fg_init(&t.f, t.real, t.real_len);
 
 	test_no_module_identities(&t);
+	test_level_order(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
