@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <threads.h>
 #include <time.h>
 
@@ -508,12 +509,16 @@ enum tcb_status {
 	TCB_OUT_OF_DATE_CONFIG,
 	TCB_REVOKED,
 	TCB_UNKNOWN,
+	/* Outcomes of the TD 1.5 relaunch check, never a level's status. */
+	TCB_RELAUNCH,
+	TCB_RELAUNCH_CONFIG,
 };
 
 static const char *const tcb_names[] = {
 	"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
 	"ConfigurationAndSWHardeningNeeded", "OutOfDate",
 	"OutOfDateConfigurationNeeded", "Revoked", "Unknown",
+	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
 };
 
 static enum tcb_status tcb_from_str(const char *s)
@@ -860,6 +865,101 @@ out:
 	return rc;
 }
 
+/* TDX module identity "TDX_<version>" (hex, any case), or NULL. */
+static json_object *module_identity(struct dp_collateral *c,
+				    unsigned int version)
+{
+	json_object *ids = jget(c->tcb_info, "tdxModuleIdentities",
+				json_type_array);
+	size_t i, n = ids ? json_object_array_length(ids) : 0;
+	char want[16];
+
+	snprintf(want, sizeof(want), "TDX_%02X", version);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(ids, i);
+		json_object *id = jget(o, "id", json_type_string);
+
+		if (id && !strcasecmp(json_object_get_string(id), want))
+			return o;
+	}
+	return NULL;
+}
+
+static int config_needed(enum tcb_status s)
+{
+	return s == TCB_CONFIG || s == TCB_CONFIG_SW_HARDENING ||
+	       s == TCB_OUT_OF_DATE_CONFIG || s == TCB_RELAUNCH_CONFIG;
+}
+
+/*
+ * TD 1.5: tee_tcb_svn2 is the TCB of the TDX module now running, which a
+ * TD-preserving update may have raised above the one the TD was built on
+ * (tee_tcb_svn).  When only that older module makes the TD out of date,
+ * relaunching the TD would bring it up to date: Intel's QVL then reports
+ * TDRelaunchAdvised (or ...ConfigurationNeeded) instead of OutOfDate.
+ * Its conditions: the QE is neither out of date nor revoked, the level
+ * matching the PCK alone is UpToDate, SWHardeningNeeded or a
+ * configuration status, the TD's level converged with its module is
+ * OutOfDate(ConfigurationNeeded) and the module itself OutOfDate; and
+ * tee_tcb_svn2 reaches the newest level: module SVN (svn2[0]) >= the
+ * newest platform level's TDX SVN 0 (version 0) or the newest level of
+ * identity TDX_<svn2[1]>, and svn2[2] >= the newest level's TDX SVN 2.
+ * A version svn2[1] without an identity fails (Intel:
+ * TDX_MODULE_MISMATCH).
+ */
+static int check_relaunch(struct dp_verdict *v, struct dp_collateral *c,
+			  const struct platform_tcb *pt, enum tcb_status mod,
+			  enum tcb_status qe, enum tcb_status *st)
+{
+	const uint8_t *s2 = v->quote.body.tee_tcb_svn2;
+	json_object *ident, *levels;
+	int64_t latest = -1, svn;
+	size_t i, n;
+
+	if (qe == TCB_OUT_OF_DATE || qe == TCB_OUT_OF_DATE_CONFIG ||
+	    qe == TCB_REVOKED)
+		return 0;
+	if (pt->sgx != TCB_UP_TO_DATE && pt->sgx != TCB_SW_HARDENING &&
+	    pt->sgx != TCB_CONFIG && pt->sgx != TCB_CONFIG_SW_HARDENING)
+		return 0;
+	if ((*st != TCB_OUT_OF_DATE && *st != TCB_OUT_OF_DATE_CONFIG) ||
+	    mod != TCB_OUT_OF_DATE)
+		return 0;
+	if (s2[1] == 0) {
+		latest = pt->latest_tdx[0];
+	} else {
+		ident = module_identity(c, s2[1]);
+		if (!ident) {
+			add_check(v, "tcb.status", 0,
+				  "TD relaunch check: tee_tcb_svn2 names TDX module version %u, which has no identity TDX_%02X in the TCB info",
+				  s2[1], s2[1]);
+			return -1;
+		}
+		levels = jget(ident, "tcbLevels", json_type_array);
+		n = levels ? json_object_array_length(levels) : 0;
+		for (i = 0; i < n; i++) {
+			if (jint(jget(json_object_array_get_idx(levels, i), "tcb",
+				      json_type_object), "isvsvn", &svn)) {
+				latest = -1;
+				break;
+			}
+			if (svn > latest)
+				latest = svn;
+		}
+		if (latest < 0) {
+			add_check(v, "tcb.status", 0,
+				  "TD relaunch check: TDX module identity TDX_%02X has no (well-formed) TCB levels",
+				  s2[1]);
+			return -1;
+		}
+	}
+	if (s2[0] < latest || s2[2] < pt->latest_tdx[2])
+		return 0;
+	*st = config_needed(pt->sgx) || config_needed(*st) ?
+	      TCB_RELAUNCH_CONFIG : TCB_RELAUNCH;
+	return 0;
+}
+
 static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
 			    enum tcb_status *st)
 {
@@ -870,23 +970,13 @@ static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
 	json_object *ident = NULL, *level;
 	uint8_t mrsigner[48], attr[8], mask[8];
 	char want_id[16];
-	size_t i, n;
 
 	*st = TCB_UP_TO_DATE;
 	if (b->tee_tcb_svn[1] == 0) {
 		ident = mod;
 	} else {
 		snprintf(want_id, sizeof(want_id), "TDX_%02X", b->tee_tcb_svn[1]);
-		n = ids ? json_object_array_length(ids) : 0;
-		for (i = 0; i < n; i++) {
-			json_object *o = json_object_array_get_idx(ids, i);
-			json_object *id = jget(o, "id", json_type_string);
-
-			if (id && !strcmp(json_object_get_string(id), want_id)) {
-				ident = o;
-				break;
-			}
-		}
+		ident = module_identity(c, b->tee_tcb_svn[1]);
 		/*
 		 * A module version above 0 is judged only by its identity
 		 * TDX_<version>; tdxModule describes version 0 alone.
@@ -1470,7 +1560,11 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 		plat = pt.tdx;
 		if (check_tdx_module(v, col, &mod))
 			goto out;
-		st = converge(converge(plat, mod), qe);
+		st = converge(plat, mod);
+		if (q->body_type == DP_BODY_TYPE_TD15 && st != TCB_REVOKED &&
+		    check_relaunch(v, col, &pt, mod, qe, &st))
+			goto out;
+		st = converge(st, qe);
 		snprintf(v->tcb_status, sizeof(v->tcb_status), "%s",
 			 tcb_names[st]);
 		if (st == TCB_REVOKED || st == TCB_UNKNOWN) {
@@ -1478,7 +1572,10 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 				  tcb_names[st]);
 			goto out;
 		}
-		add_check(v, "tcb.status", 1, "%s", tcb_names[st]);
+		add_check(v, "tcb.status", 1, "%s%s", tcb_names[st],
+			  st == TCB_RELAUNCH || st == TCB_RELAUNCH_CONFIG ?
+			  " (out of date only through the TDX module the TD was built on; tee_tcb_svn2 shows a current one: relaunch the TD)" :
+			  "");
 	} else {
 		add_check(v, "tcb.status", 1,
 			  "no collateral: signatures only, TCB status unknown");

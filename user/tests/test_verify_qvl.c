@@ -102,6 +102,23 @@ static char *qe_levels_low_first(const struct ctx *t)
 	return out;
 }
 
+/* The sample's QE identity with its only level OutOfDate. */
+static char *qe_out_of_date(const struct ctx *t)
+{
+	json_object *in = json_tokener_parse(t->real_col), *qi, *q, *lv;
+	char *out;
+
+	json_object_object_get_ex(in, "qe_identity", &qi);
+	q = json_tokener_parse(json_object_get_string(qi));
+	json_object_object_get_ex(q, "tcbLevels", &lv);
+	json_object_object_add(json_object_array_get_idx(lv, 0), "tcbStatus",
+			       json_object_new_string("OutOfDate"));
+	out = strdup(json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN));
+	json_object_put(q);
+	json_object_put(in);
+	return out;
+}
+
 /* Collateral signed by the forged PKI around the tcb_info ti (NULL: the
  * sample's). */
 static struct dp_collateral *collateral(struct ctx *t, json_object *ti)
@@ -260,6 +277,122 @@ static void test_level_order(struct ctx *t)
 	free(q);
 }
 
+/* ---- 2: TD 1.5 relaunch advice from tee_tcb_svn2 ------------------------ */
+
+/* A v5 TD 1.5 quote with tee_tcb_svn2 = svn0, version, svn2 (rest 0). */
+static uint8_t *td15(struct ctx *t, int svn0, int version, int svn2,
+		     size_t *n)
+{
+	uint8_t extra[64] = { 0 };
+
+	extra[0] = (uint8_t)svn0;
+	extra[1] = (uint8_t)version;
+	extra[2] = (uint8_t)svn2;
+	return fg_quote(&t->f, t->real, t->real_len, 5, DP_BODY_TYPE_TD15,
+			extra, 0, NULL, n);
+}
+
+/* Set the tcbStatus of the platform level at JSON index i. */
+static void level_status(json_object *ti, size_t i, const char *st)
+{
+	json_object_object_add(json_object_array_get_idx(tcb_levels(ti), i),
+			       "tcbStatus", json_object_new_string(st));
+}
+
+static void test_relaunch(struct ctx *t)
+{
+	json_object *ti = tcb_info(t), *m;
+	struct dp_collateral *c, *c_cfg;
+	uint8_t *q;
+	size_t n;
+
+	/* TDX_01: SVN 7 UpToDate, 2 OutOfDate: the TD's module SVN 6 is
+	 * out of date, everything else up to date */
+	m = module_id(ti, "TDX_01");
+	json_object_object_add(m, "tcbLevels", json_tokener_parse(
+		"[{\"tcb\":{\"isvsvn\":7},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
+		"{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2023-08-09T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}]"));
+	c = collateral(t, ti);
+	level_status(ti, 0, "ConfigurationNeeded");
+	c_cfg = collateral(t, ti);
+
+	q = fg_quote(&t->f, t->real, t->real_len, 5, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	want_status(t, q, n, c, "OutOfDate", "TD 1.0, module SVN 6 out of date");
+	free(q);
+
+	q = td15(t, 7, 1, 3, &n);
+	want_status(t, q, n, c, "TDRelaunchAdvised",
+		    "TD 1.5, module SVN 6 out of date, tee_tcb_svn2 module 1 SVN 7");
+	want_status(t, q, n, c_cfg, "TDRelaunchAdvisedConfigurationNeeded",
+		    "same, platform level ConfigurationNeeded");
+	{
+		struct dp_verdict v;
+		const struct dp_check *st = NULL;
+		size_t i;
+
+		verify(t, q, n, c, &v);
+		for (i = 0; i < v.nchecks; i++)
+			if (!strcmp(v.checks[i].name, "tcb.status"))
+				st = &v.checks[i];
+		tap_ok(st && st->ok && strstr(st->reason, "relaunch the TD"),
+		       "tcb.status says why: %s", st ? st->reason : "(none)");
+	}
+	free(q);
+
+	q = td15(t, 6, 1, 3, &n);
+	want_status(t, q, n, c, "OutOfDate",
+		    "TD 1.5, tee_tcb_svn2 still module SVN 6");
+	free(q);
+	q = td15(t, 7, 1, 1, &n);
+	want_status(t, q, n, c, "OutOfDate",
+		    "TD 1.5, tee_tcb_svn2 SVN 2 below the newest level's");
+	free(q);
+
+	/* svn2 version 0: compared with the newest platform level's TDX
+	 * SVNs 0 (5) and 2 (2) */
+	q = td15(t, 5, 0, 2, &n);
+	want_status(t, q, n, c, "TDRelaunchAdvised",
+		    "TD 1.5, tee_tcb_svn2 version 0 at the newest level's SVNs");
+	free(q);
+	q = td15(t, 4, 0, 2, &n);
+	want_status(t, q, n, c, "OutOfDate",
+		    "TD 1.5, tee_tcb_svn2 version 0 below the newest level");
+	free(q);
+
+	q = td15(t, 7, 2, 3, &n);
+	want_fail(t, q, n, c, "tcb.status", "TDX_02",
+		  "TD 1.5, tee_tcb_svn2 names a module version without identity (QVL: TDX_MODULE_MISMATCH)");
+	free(q);
+
+	/* a module up to date leaves nothing to relaunch for */
+	q = td15(t, 7, 1, 3, &n);
+	dp_collateral_free(c);
+	m = module_id(ti, "TDX_01");
+	json_object_object_add(m, "tcbLevels", json_tokener_parse(
+		"[{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}]"));
+	level_status(ti, 0, "UpToDate");
+	c = collateral(t, ti);
+	want_status(t, q, n, c, "UpToDate", "TD 1.5, module up to date");
+	dp_collateral_free(c);
+
+	/* an out-of-date QE rules out the relaunch advice */
+	m = module_id(ti, "TDX_01");
+	json_object_object_add(m, "tcbLevels", json_tokener_parse(
+		"[{\"tcb\":{\"isvsvn\":7},\"tcbDate\":\"2025-01-01T00:00:00Z\",\"tcbStatus\":\"UpToDate\"},"
+		"{\"tcb\":{\"isvsvn\":2},\"tcbDate\":\"2023-08-09T00:00:00Z\",\"tcbStatus\":\"OutOfDate\"}]"));
+	t->f.qe_identity = qe_out_of_date(t);
+	c = collateral(t, ti);
+	want_status(t, q, n, c, "OutOfDate", "TD 1.5, relaunch case but QE out of date");
+	dp_collateral_free(c);
+	free((char *)t->f.qe_identity);
+	t->f.qe_identity = NULL;
+	free(q);
+
+	dp_collateral_free(c_cfg);
+	json_object_put(ti);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -274,6 +407,7 @@ int main(void)
 
 	test_no_module_identities(&t);
 	test_level_order(&t);
+	test_relaunch(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
