@@ -393,6 +393,118 @@ static void test_relaunch(struct ctx *t)
 	json_object_put(ti);
 }
 
+/* ---- 4: the PEM chain is read strictly ---------------------------------- */
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* The quote q with its PEM chain replaced by pem (lengths fixed up). */
+static uint8_t *with_pem(const uint8_t *q, size_t n, const char *pem,
+			 size_t *out_len)
+{
+	struct dp_quote p;
+	size_t off, pl = strlen(pem), len;
+	uint8_t *b;
+	long delta;
+
+	if (dp_quote_parse(q, n, &p, NULL, 0))
+		return NULL;
+	off = (size_t)(p.pck_chain - q);
+	delta = (long)pl - (long)p.pck_chain_len;
+	len = off + pl;
+	b = calloc(1, len);
+	memcpy(b, q, off);
+	memcpy(b + off, pem, pl);
+	put32(b + off - 4, (uint32_t)pl);
+	/* certification data (type 6) size, before the QE report */
+	off = (size_t)(p.qe_report_raw - q) - 4;
+	put32(b + off, (uint32_t)((long)get32(b + off) + delta));
+	/* signature data length, right after the signed part */
+	put32(b + p.signed_len, (uint32_t)((long)get32(b + p.signed_len) + delta));
+	*out_len = len;
+	return b;
+}
+
+/* The forged chain leaf + CA + root as PEM, edited by replacing the
+ * occurrence `nth` (0-based) of `from` with `to`. */
+static char *pem_edit(struct ctx *t, const char *from, int nth, const char *to)
+{
+	char *pem = fg_pem(t->f.leaf, t->f.ca, t->f.root, NULL), *at = pem, *out;
+	size_t fl = strlen(from), tl = strlen(to);
+
+	while (at && nth-- >= 0) {
+		at = strstr(at, from);
+		if (at && nth >= 0)
+			at += fl;
+	}
+	if (!at)
+		return pem;
+	out = malloc(strlen(pem) - fl + tl + 1);
+	memcpy(out, pem, (size_t)(at - pem));
+	memcpy(out + (at - pem), to, tl);
+	strcpy(out + (at - pem) + tl, at + fl);
+	free(pem);
+	return out;
+}
+
+static void test_pem(struct ctx *t)
+{
+	static const struct {
+		const char *from;
+		int nth;
+		const char *to, *why, *what;
+	} m[] = {
+		{ "-----BEGIN CERTIFICATE-----", 0, "-----BEGIN CERTIFICATE----X",
+		  "PEM block 1", "leaf BEGIN line damaged (was read as CA + root)" },
+		{ "-----BEGIN CERTIFICATE-----", 0, "-----BEGIN CERTIFICATX-----",
+		  "PEM block 1", "leaf BEGIN line names another type" },
+		{ "-----END CERTIFICATE-----\n", 2, "",
+		  "PEM block 3", "root block without its END line (was dropped)" },
+		{ "-----END CERTIFICATE-----", 1, "-----END CERTIFICATE---",
+		  "PEM block 2", "CA END line damaged" },
+		{ "-----END CERTIFICATE-----\n", 0,
+		  "-----END CERTIFICATE-----\nnot a certificate\n",
+		  "PEM block 2", "junk between the leaf and the CA" },
+		{ "-----BEGIN CERTIFICATE-----", 0,
+		  "junk\n-----BEGIN CERTIFICATE-----",
+		  "PEM block 1", "junk before the leaf" },
+		{ "-----END CERTIFICATE-----\n", 2,
+		  "-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nMIIB\n",
+		  "PEM block 4", "a truncated fourth block after the root" },
+	};
+	struct dp_collateral *c = collateral(t, NULL);
+	uint8_t *q, *b;
+	size_t n, bn, k;
+	char *pem;
+
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	pem = fg_pem(t->f.leaf, t->f.ca, t->f.root, NULL);
+	b = with_pem(q, n, pem, &bn);
+	want_status(t, b, bn, c, "UpToDate", "chain rebuilt unchanged");
+	free(b);
+	free(pem);
+	pem = fg_pem(t->f.leaf, t->f.ca, t->f.root, NULL);
+	pem = realloc(pem, strlen(pem) + 8);
+	strcat(pem, "\r\n \n");
+	b = with_pem(q, n, pem, &bn);
+	want_status(t, b, bn, c, "UpToDate", "trailing blank lines tolerated");
+	free(b);
+	free(pem);
+	for (k = 0; k < sizeof(m) / sizeof(m[0]); k++) {
+		pem = pem_edit(t, m[k].from, m[k].nth, m[k].to);
+		b = with_pem(q, n, pem, &bn);
+		want_fail(t, b, bn, c, "pck.chain", m[k].why, m[k].what);
+		free(b);
+		free(pem);
+	}
+	dp_collateral_free(c);
+	free(q);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -408,6 +520,7 @@ int main(void)
 	test_no_module_identities(&t);
 	test_level_order(&t);
 	test_relaunch(&t);
+	test_pem(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
