@@ -241,12 +241,13 @@ static int check_revocation(STACK_OF(X509) *chain, X509 *root,
 
 /*
  * Verify a chain (leaf = first of certs, the rest untrusted) to the root
- * at time now, and if col is given against its CRLs.  0 ok, else a
- * reason in why.
+ * at time now, and if col is given against its CRLs.  end_entity: the
+ * leaf must not be a CA (the PCK and TCB signing certificates; the PCK
+ * CRL's issuer chain starts at a CA).  0 ok, else a reason in why.
  */
 static int verify_chain(X509 *root, STACK_OF(X509) *certs,
 			const struct dp_collateral *col, int64_t now,
-			char *why, size_t whylen)
+			int end_entity, char *why, size_t whylen)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -279,6 +280,16 @@ static int verify_chain(X509 *root, STACK_OF(X509) *certs,
 		goto out;
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
 	if (X509_verify_cert(ctx) == 1) {
+		if (end_entity && (X509_get_extension_flags(leaf) & EXFLAG_CA)) {
+			char subj[96] = "?";
+
+			X509_NAME_oneline(X509_get_subject_name(leaf), subj,
+					  sizeof(subj));
+			snprintf(why, whylen,
+				 "the leaf %s is a CA certificate (basicConstraints CA:TRUE) used as an end entity",
+				 subj);
+			goto out;
+		}
 		rc = col ? check_revocation(X509_STORE_CTX_get0_chain(ctx), root,
 					    col, why, whylen) : 0;
 	} else {
@@ -1174,7 +1185,7 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 			  "root CA CRL signature does not verify with the trusted root");
 		return -1;
 	}
-	if (verify_chain(root, c->pck_crl_chain, c, v->now, why,
+	if (verify_chain(root, c->pck_crl_chain, c, v->now, 0, why,
 			 sizeof(why))) {
 		add_check(v, "collateral.crl", 0, "PCK CRL issuer chain: %s", why);
 		return -1;
@@ -1188,7 +1199,8 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	}
 	add_check(v, "collateral.crl", 1, "root CA CRL and PCK CRL signatures valid");
 
-	if (verify_chain(root, c->tcb_chain, c, v->now, why, sizeof(why))) {
+	if (verify_chain(root, c->tcb_chain, c, v->now, 1, why,
+			 sizeof(why))) {
 		add_check(v, "collateral.tcb_info.chain", 0, "%s", why);
 		return -1;
 	}
@@ -1207,7 +1219,7 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	if (c->qe_chain_is_tcb_chain) {
 		add_check(v, "collateral.qe_identity.chain", 1,
 			  "same chain as the TCB info's, verified above");
-	} else if (verify_chain(root, c->qe_chain, c, v->now, why,
+	} else if (verify_chain(root, c->qe_chain, c, v->now, 1, why,
 				sizeof(why))) {
 		add_check(v, "collateral.qe_identity.chain", 0, "%s", why);
 		return -1;
@@ -1459,7 +1471,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 				  sk_X509_num(chain));
 			goto out;
 		}
-		if (verify_chain(root, chain, col, v->now,
+		if (verify_chain(root, chain, col, v->now, 1,
 				 why, sizeof(why))) {
 			add_check(v, "pck.chain", 0, "%s", why);
 			goto out;

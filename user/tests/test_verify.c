@@ -607,12 +607,13 @@ static void test_bad_collateral(const uint8_t *q, size_t len,
 		free(s);
 	}
 
-	/* TCB info issuer chain replaced by the PCK CRL issuer (wrong signer) */
+	/* TCB info issuer chain replaced by the PCK CRL issuer (wrong
+	 * signer, and a CA where an end entity belongs) */
 	c = edited(real_col, "tcb_info_issuer_chain", get(o, "pck_crl_issuer_chain"),
 		   err, sizeof(err));
 	opt.collateral = c;
-	expect_fail(q, len, &opt, "collateral.tcb_info.signature",
-		    "TCB info checked against another Intel certificate");
+	expect_fail(q, len, &opt, "collateral.tcb_info.chain",
+		    "TCB info checked against the Platform CA certificate");
 	dp_collateral_free(c);
 
 	/* TCB signing chain from a fake root */

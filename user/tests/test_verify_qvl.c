@@ -505,6 +505,50 @@ static void test_pem(struct ctx *t)
 	free(q);
 }
 
+/* ---- 5: the PCK leaf (and the TCB signer) must not be a CA -------------- */
+
+static X509_EXTENSION *sgx_ext(X509 *leaf)
+{
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+	int idx = X509_get_ext_by_OBJ(leaf, oid, -1);
+
+	ASN1_OBJECT_free(oid);
+	return idx < 0 ? NULL : X509_get_ext(leaf, idx);
+}
+
+static void test_leaf_ca(struct ctx *t)
+{
+	X509 *leaf = t->f.leaf, *tcb = t->f.tcb, *ca_leaf, *ca_tcb;
+	struct dp_collateral *c = collateral(t, NULL), *c2;
+	uint8_t *q;
+	size_t n;
+
+	ca_leaf = fg_cert("Fake SGX PCK Certificate", t->f.leaf_key, t->f.ca,
+			  t->f.ca_key, FG_LEAF_SERIAL, 1, sgx_ext(leaf));
+	t->f.leaf = ca_leaf;
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	t->f.leaf = leaf;
+	want_fail(t, q, n, c, "pck.chain", "CA:TRUE",
+		  "PCK leaf with basicConstraints CA:TRUE (dcap-qvl: CA used as end entity)");
+	free(q);
+
+	ca_tcb = fg_cert("Fake SGX TCB Signing", t->f.tcb_key, t->f.root,
+			 t->f.root_key, 3, 1, NULL);
+	t->f.tcb = ca_tcb;
+	c2 = collateral(t, NULL);
+	t->f.tcb = tcb;
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	want_fail(t, q, n, c2, "collateral.tcb_info.chain", "CA:TRUE",
+		  "TCB signing certificate with CA:TRUE");
+	free(q);
+	dp_collateral_free(c2);
+	dp_collateral_free(c);
+	X509_free(ca_leaf);
+	X509_free(ca_tcb);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -521,6 +565,7 @@ int main(void)
 	test_level_order(&t);
 	test_relaunch(&t);
 	test_pem(&t);
+	test_leaf_ca(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
