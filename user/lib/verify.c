@@ -280,6 +280,29 @@ static int verify_chain(X509 *root, STACK_OF(X509) *certs,
 		goto out;
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
 	if (X509_verify_cert(ctx) == 1) {
+		/*
+		 * Every certificate carried must be the path OpenSSL built,
+		 * in order: X509_verify_cert ignores carried certificates
+		 * it does not need, such as a damaged copy of the root that
+		 * is no longer self-issued, and the PEM chain is not signed.
+		 */
+		STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+		int np = sk_X509_num(path);
+
+		for (i = 0; i < sk_X509_num(certs); i++) {
+			char subj[96] = "?";
+
+			if (i < np && !X509_cmp(sk_X509_value(path, i),
+						sk_X509_value(certs, i)))
+				continue;
+			X509_NAME_oneline(X509_get_subject_name(sk_X509_value(certs, i)),
+					  subj, sizeof(subj));
+			snprintf(why, whylen,
+				 "certificate %d of the chain (%s) is not on the path to the trusted root%s",
+				 i + 1, subj, i == np - 1 ?
+				 ": a carried root must be the trusted root, byte for byte" : "");
+			goto out;
+		}
 		if (end_entity && (X509_get_extension_flags(leaf) & EXFLAG_CA)) {
 			char subj[96] = "?";
 

@@ -549,6 +549,99 @@ static void test_leaf_ca(struct ctx *t)
 	X509_free(ca_tcb);
 }
 
+/* ---- 6: a carried root must be exactly the trusted one ----------------- */
+
+/* The forged root with one byte of its DER changed: the last byte of
+ * the last occurrence of `what` (the subject follows the issuer), or, if
+ * what is NULL, a byte of the signature. */
+static X509 *damaged_root(struct ctx *t, const char *what)
+{
+	uint8_t *der = malloc(t->f.root_der_len);
+	const uint8_t *p = der;
+	size_t i, wl = what ? strlen(what) : 0, at = 0;
+	X509 *x;
+
+	memcpy(der, t->f.root_der, t->f.root_der_len);
+	if (what) {
+		for (i = 0; i + wl <= t->f.root_der_len; i++)
+			if (!memcmp(der + i, what, wl))
+				at = i + wl - 1;
+	} else {
+		at = t->f.root_der_len - 10;
+	}
+	der[at] ^= 0x19;
+	x = d2i_X509(NULL, &p, (long)t->f.root_der_len);
+	free(der);
+	return x;
+}
+
+static void test_carried_root(struct ctx *t)
+{
+	struct dp_collateral *c = collateral(t, NULL);
+	X509 *root = t->f.root, *bad;
+	uint8_t *q, *b;
+	size_t n, bn;
+	char *pem;
+
+	bad = damaged_root(t, "Fake SGX Root CA");
+	tap_ok(bad && X509_check_issued(bad, bad) != X509_V_OK,
+	       "a root copy with a damaged subject is not self-issued");
+	t->f.root = bad;
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	t->f.root = root;
+	want_fail(t, q, n, c, "pck.chain", "trusted root",
+		  "chain carrying a root copy with a damaged subject");
+	{
+		struct dp_verify_opts o = { 0 };
+		struct dp_verdict v;
+
+		o.root_der = t->f.root_der;
+		o.root_der_len = t->f.root_der_len;
+		o.now = TD_GOOD_TIME;
+		o.now_set = 1;
+		int rc = dp_verify_quote(q, n, &o, &v);
+
+		tap_ok(rc == DP_VERIFY_FAIL && !strcmp(failed(&v), "pck.chain"),
+		       "same without collateral -> pck.chain (%s)", reason(&v));
+	}
+	free(q);
+	X509_free(bad);
+
+	bad = damaged_root(t, NULL);
+	t->f.root = bad;
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	t->f.root = root;
+	want_fail(t, q, n, c, "pck.chain", "trusted root",
+		  "chain carrying a root copy with a damaged signature");
+	X509_free(bad);
+
+	/* a fourth certificate that is not on the path */
+	pem = fg_pem(t->f.leaf, t->f.ca, t->f.root, NULL);
+	{
+		char *more = fg_pem(t->f.tcb, NULL, NULL, NULL);
+
+		pem = realloc(pem, strlen(pem) + strlen(more) + 1);
+		strcat(pem, more);
+		free(more);
+	}
+	b = with_pem(q, n, pem, &bn);
+	want_fail(t, b, bn, c, "pck.chain", "not on the path",
+		  "chain with an extra certificate after the root");
+	free(b);
+	free(pem);
+	/* leaf, CA, CA: a repeated intermediate is not on the path either */
+	pem = fg_pem(t->f.leaf, t->f.ca, t->f.ca, NULL);
+	b = with_pem(q, n, pem, &bn);
+	want_fail(t, b, bn, c, "pck.chain", NULL,
+		  "chain leaf, CA, CA");
+	free(b);
+	free(pem);
+	free(q);
+	dp_collateral_free(c);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -566,6 +659,7 @@ int main(void)
 	test_relaunch(&t);
 	test_pem(&t);
 	test_leaf_ca(&t);
+	test_carried_root(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
