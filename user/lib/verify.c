@@ -1272,40 +1272,70 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 
 /* ---- TD attributes and policy ------------------------------------------- */
 
-static void check_td_attributes(struct dp_verdict *v, int allow_debug)
+/* Append ", text" (or "text" first) to buf. */
+static void note(char *buf, size_t len, const char *text)
+{
+	size_t n = strlen(buf);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? ", " : "", text);
+}
+
+/*
+ * The TD attribute rules, each of which opts->td_allow can relax; a rule
+ * that fails but is relaxed is named in the reason, so the verdict shows
+ * what the policy let through.
+ */
+static void check_td_attributes(struct dp_verdict *v, unsigned int allow)
 {
 	const struct dp_td_report *b = &v->quote.body;
-	uint64_t a = 0;
 	static const uint8_t zero48[48];
+	/* Reserved: TUD bits 1-7, SEC bits 8-27 and 29, OTHER bits 32-62. */
+	const uint64_t reserved = 0xfeULL | 0x0fffff00ULL | (1ULL << 29) |
+				  0x7fffffff00000000ULL;
+	char relaxed[DP_CHECK_REASON_LEN] = "";
+	uint64_t a = 0;
 	int i;
 
 	for (i = 7; i >= 0; i--)
 		a = a << 8 | b->td_attributes[i];
-	if ((a & 1) && !allow_debug) {
-		add_check(v, "td.attributes", 0,
-			  "the TD is in debug mode (attribute DEBUG set); use --allow-debug to accept");
-		return;
+	if (a & 1) {
+		if (!(allow & DP_TD_ALLOW_DEBUG)) {
+			add_check(v, "td.attributes", 0,
+				  "the TD is in debug mode (attribute DEBUG set); use --allow-debug to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "DEBUG set");
 	}
-	/* Reserved: TUD bits 1-7, SEC bits 8-27 and 29, OTHER bits 32-62. */
-	if (a & (0xfeULL | 0x0fffff00ULL | (1ULL << 29) | 0x7fffffff00000000ULL)) {
-		add_check(v, "td.attributes", 0,
-			  "reserved TD attribute bits are set (0x%016llx)",
-			  (unsigned long long)a);
-		return;
+	if (a & reserved) {
+		if (!(allow & DP_TD_ALLOW_RESERVED)) {
+			add_check(v, "td.attributes", 0,
+				  "reserved TD attribute bits are set (0x%016llx); use --allow-reserved-td-attributes to accept",
+				  (unsigned long long)(a & reserved));
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "reserved bits set");
 	}
 	if (!(a & (1ULL << 28))) {
-		add_check(v, "td.attributes", 0,
-			  "SEPT_VE_DISABLE is not set in the TD attributes");
-		return;
+		if (!(allow & DP_TD_ALLOW_SEPT_VE)) {
+			add_check(v, "td.attributes", 0,
+				  "SEPT_VE_DISABLE is not set in the TD attributes; use --allow-sept-ve to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "SEPT_VE_DISABLE clear");
 	}
 	if (v->quote.body_type == DP_BODY_TYPE_TD15 &&
 	    memcmp(b->mrservicetd, zero48, 48)) {
-		add_check(v, "td.attributes", 0,
-			  "MRSERVICETD is not zero (service TDs are not accepted)");
-		return;
+		if (!(allow & DP_TD_ALLOW_SERVICE_TD)) {
+			add_check(v, "td.attributes", 0,
+				  "MRSERVICETD is not zero (a service TD is bound); use --allow-service-td to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "MRSERVICETD not zero");
 	}
-	add_check(v, "td.attributes", 1, "0x%016llx%s", (unsigned long long)a,
-		  (a & 1) ? " (debug allowed)" : "");
+	add_check(v, "td.attributes", 1, "0x%016llx%s%s%s",
+		  (unsigned long long)a, relaxed[0] ? " (allowed by policy: " : "",
+		  relaxed, relaxed[0] ? ")" : "");
 }
 
 static void expect(struct dp_verdict *v, const char *name, const uint8_t *got,
@@ -1424,6 +1454,8 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	snprintf(v->qe_status, sizeof(v->qe_status), "Unknown");
 	col = opts->collateral;
 	v->collateral_used = col != NULL;
+	v->td_allow = (opts->td_allow & DP_TD_ALLOW_ALL) |
+		      (opts->allow_debug ? DP_TD_ALLOW_DEBUG : 0);
 
 	if (dp_quote_parse(quote, len, &v->quote, why, sizeof(why))) {
 		add_check(v, "quote.parse", 0, "%s", why);
@@ -1616,7 +1648,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 			  "no collateral: signatures only, TCB status unknown");
 	}
 
-	check_td_attributes(v, opts->allow_debug);
+	check_td_attributes(v, v->td_allow);
 	expect(v, "policy.mrtd", q->body.mrtd, opts->expect_mrtd, 48);
 	for (i = 0; i < 4; i++) {
 		char name[24];

@@ -27,7 +27,9 @@ static void vq_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dstack-podctl verify-quote QUOTE [--collateral FILE] [--root FILE]\n"
-		"           [--now RFC3339] [--allow-debug] [--expect-mrtd HEX]\n"
+		"           [--now RFC3339] [--allow-debug] [--allow-sept-ve]\n"
+		"           [--allow-reserved-td-attributes] [--allow-service-td]\n"
+		"           [--allow-any-td-attributes] [--expect-mrtd HEX]\n"
 		"           [--expect-rtmr N=HEX] [--expect-mrconfigid HEX]\n"
 		"           [--expect-mrowner HEX] [--expect-report-data HEX] [--json]\n"
 		"QUOTE is a binary quote file, or '-' for stdin.\n"
@@ -125,6 +127,11 @@ static void print_text(const struct dp_verdict *v)
 	for (i = 0; i < v->nchecks; i++)
 		printf("%-34s %s  %s\n", v->checks[i].name,
 		       v->checks[i].ok ? "ok  " : "FAIL", v->checks[i].reason);
+	printf("td_policy: DEBUG %s, reserved bits %s, SEPT_VE_DISABLE %s, service TD %s\n",
+	       v->td_allow & DP_TD_ALLOW_DEBUG ? "allowed" : "rejected",
+	       v->td_allow & DP_TD_ALLOW_RESERVED ? "allowed" : "rejected",
+	       v->td_allow & DP_TD_ALLOW_SEPT_VE ? "optional" : "required",
+	       v->td_allow & DP_TD_ALLOW_SERVICE_TD ? "allowed" : "rejected");
 	printf("tcb_status: %s", v->tcb_status);
 	for (i = 0; i < v->nadvisories; i++)
 		printf("%s%s", i ? "," : " advisories: ", v->advisories[i]);
@@ -150,13 +157,17 @@ static void print_text(const struct dp_verdict *v)
 
 int cmd_verify_quote(int argc, char **argv)
 {
-	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_MRTD, O_RTMR, O_CFG,
-	       O_OWNER, O_RD, O_JSON, O_HELP };
+	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_SEPT, O_RESV, O_SVC,
+	       O_ANYTD, O_MRTD, O_RTMR, O_CFG, O_OWNER, O_RD, O_JSON, O_HELP };
 	static const struct option lopts[] = {
 		{ "collateral", required_argument, NULL, O_COLL },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "allow-debug", no_argument, NULL, O_DEBUG },
+		{ "allow-sept-ve", no_argument, NULL, O_SEPT },
+		{ "allow-reserved-td-attributes", no_argument, NULL, O_RESV },
+		{ "allow-service-td", no_argument, NULL, O_SVC },
+		{ "allow-any-td-attributes", no_argument, NULL, O_ANYTD },
 		{ "expect-mrtd", required_argument, NULL, O_MRTD },
 		{ "expect-rtmr", required_argument, NULL, O_RTMR },
 		{ "expect-mrconfigid", required_argument, NULL, O_CFG },
@@ -194,7 +205,19 @@ int cmd_verify_quote(int argc, char **argv)
 			o.now_set = 1;
 			break;
 		case O_DEBUG:
-			o.allow_debug = 1;
+			o.td_allow |= DP_TD_ALLOW_DEBUG;
+			break;
+		case O_SEPT:
+			o.td_allow |= DP_TD_ALLOW_SEPT_VE;
+			break;
+		case O_RESV:
+			o.td_allow |= DP_TD_ALLOW_RESERVED;
+			break;
+		case O_SVC:
+			o.td_allow |= DP_TD_ALLOW_SERVICE_TD;
+			break;
+		case O_ANYTD:
+			o.td_allow |= DP_TD_ALLOW_ALL;
 			break;
 		case O_MRTD:
 			if (hex_arg("--expect-mrtd", optarg, mrtd, 48))

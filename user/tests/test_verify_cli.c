@@ -121,6 +121,21 @@ int main(void)
 		clearerr(stdin);
 		tap_ok(rc == 0 && strstr(captured, "VERIFIED"), "quote from stdin ('-'): exit 0");
 	}
+	rc = run(q, "--allow-sept-ve", "--allow-service-td", "--json", NULL);
+	j = json_tokener_parse(captured);
+	tap_ok(rc == 0 && j && json_object_object_get_ex(j, "td_policy", &m) &&
+	       json_object_object_get_ex(m, "allow_sept_ve", &m) &&
+	       json_object_get_boolean(m),
+	       "--allow-sept-ve --allow-service-td: exit 0, td_policy in the JSON verdict");
+	json_object_put(j);
+	rc = run(q, "--allow-any-td-attributes", NULL);
+	tap_ok(rc == 0 && strstr(captured,
+				 "td_policy: DEBUG allowed, reserved bits allowed, SEPT_VE_DISABLE optional, service TD allowed"),
+	       "--allow-any-td-attributes: the text verdict shows the policy");
+	rc = run(q, NULL);
+	tap_ok(rc == 0 && strstr(captured,
+				 "td_policy: DEBUG rejected, reserved bits rejected, SEPT_VE_DISABLE required, service TD rejected"),
+	       "default TD policy shown in the text verdict");
 	tap_ok(run(NULL) == 2, "no quote: exit 2");
 	tap_ok(run(q, "--bogus", NULL) == 2, "unknown option: exit 2");
 	tap_ok(run(q, "--now", "yesterday", NULL) == 2, "bad --now: exit 2");

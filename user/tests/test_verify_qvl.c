@@ -642,6 +642,109 @@ static void test_carried_root(struct ctx *t)
 	dp_collateral_free(c);
 }
 
+/* ---- 7: the TD attribute policy is explicit ----------------------------- */
+
+static void mut_sept_clear(uint8_t *b, size_t len)
+{
+	b[len - 584 + 120 + 3] &= (uint8_t)~0x10;	/* attribute bit 28 */
+}
+
+static void mut_debug_reserved(uint8_t *b, size_t len)
+{
+	b[len - 584 + 120] |= 1;			/* DEBUG */
+	b[len - 584 + 120 + 4] |= 2;			/* reserved bit 33 */
+}
+
+static int td_verify(struct ctx *t, const uint8_t *q, size_t n,
+		     struct dp_collateral *c, unsigned int allow,
+		     struct dp_verdict *v)
+{
+	struct dp_verify_opts o = { 0 };
+
+	o.root_der = t->f.root_der;
+	o.root_der_len = t->f.root_der_len;
+	o.collateral = c;
+	o.now = TD_GOOD_TIME;
+	o.now_set = 1;
+	o.td_allow = allow;
+	return dp_verify_quote(q, n, &o, v);
+}
+
+static const struct dp_check *check(const struct dp_verdict *v,
+				    const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < v->nchecks; i++)
+		if (!strcmp(v->checks[i].name, name))
+			return &v->checks[i];
+	return NULL;
+}
+
+static void test_td_policy(struct ctx *t)
+{
+	struct dp_collateral *c = collateral(t, NULL);
+	struct dp_verdict v;
+	const struct dp_check *k;
+	json_object *j, *p, *x;
+	uint8_t *q, extra[64] = { 0 };
+	size_t n;
+	int rc;
+
+	/* SEPT_VE_DISABLE clear, as in go-tdx-guest's SPR E4 sample */
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, mut_sept_clear, &n);
+	rc = td_verify(t, q, n, c, 0, &v);
+	tap_ok(rc == DP_VERIFY_FAIL && !strcmp(failed(&v), "td.attributes") &&
+	       strstr(reason(&v), "--allow-sept-ve"),
+	       "SEPT_VE_DISABLE clear, default policy: %s", reason(&v));
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_SEPT_VE, &v);
+	k = check(&v, "td.attributes");
+	tap_ok(rc == DP_VERIFY_OK && k && k->ok &&
+	       strstr(k->reason, "allowed by policy: SEPT_VE_DISABLE clear"),
+	       "SEPT_VE_DISABLE clear, --allow-sept-ve: %s", k ? k->reason : "");
+	j = dp_verdict_to_json(&v);
+	tap_ok(json_object_object_get_ex(j, "td_policy", &p) &&
+	       json_object_object_get_ex(p, "allow_sept_ve", &x) &&
+	       json_object_get_boolean(x) &&
+	       json_object_object_get_ex(p, "allow_debug", &x) &&
+	       !json_object_get_boolean(x),
+	       "JSON verdict shows the TD policy");
+	json_object_put(j);
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_ALL, &v);
+	tap_ok(rc == DP_VERIFY_OK && v.td_allow == DP_TD_ALLOW_ALL,
+	       "SEPT_VE_DISABLE clear, every rule relaxed (Intel's QVL)");
+	free(q);
+
+	/* DEBUG and a reserved bit: each needs its own allowance */
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, mut_debug_reserved, &n);
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_DEBUG, &v);
+	tap_ok(rc == DP_VERIFY_FAIL && strstr(reason(&v), "reserved"),
+	       "DEBUG + reserved bit, DEBUG allowed: %s", reason(&v));
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_RESERVED, &v);
+	tap_ok(rc == DP_VERIFY_FAIL && strstr(reason(&v), "debug"),
+	       "DEBUG + reserved bit, reserved allowed: %s", reason(&v));
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_DEBUG | DP_TD_ALLOW_RESERVED, &v);
+	k = check(&v, "td.attributes");
+	tap_ok(rc == DP_VERIFY_OK && k && strstr(k->reason, "DEBUG set") &&
+	       strstr(k->reason, "reserved bits set"),
+	       "DEBUG + reserved bit, both allowed: %s", k ? k->reason : "");
+	free(q);
+
+	/* a TD 1.5 service TD binding */
+	extra[16] = 1;
+	q = fg_quote(&t->f, t->real, t->real_len, 5, DP_BODY_TYPE_TD15, extra,
+		     0, NULL, &n);
+	rc = td_verify(t, q, n, c, 0, &v);
+	tap_ok(rc == DP_VERIFY_FAIL && strstr(reason(&v), "--allow-service-td"),
+	       "MRSERVICETD set, default: %s", reason(&v));
+	rc = td_verify(t, q, n, c, DP_TD_ALLOW_SERVICE_TD, &v);
+	tap_ok(rc == DP_VERIFY_OK, "MRSERVICETD set, --allow-service-td");
+	free(q);
+	dp_collateral_free(c);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -660,6 +763,7 @@ int main(void)
 	test_pem(&t);
 	test_leaf_ca(&t);
 	test_carried_root(&t);
+	test_td_policy(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
