@@ -745,6 +745,95 @@ static void test_td_policy(struct ctx *t)
 	dp_collateral_free(c);
 }
 
+/* ---- every TCB status and the input that produces it -------------------- */
+
+/*
+ * The rows of the status table in Documentation/verifier.rst: the status
+ * of the matching platform level, of the TD's TDX module level (SVN 6)
+ * and of the QE level, and what Intel's QVL (and we) make of them.
+ */
+static void test_status_table(struct ctx *t)
+{
+	static const struct {
+		const char *plat, *mod, *qe;
+		const char *want;	/* status, or the failing check */
+		int fails;
+	} rows[] = {
+		{ "UpToDate", "UpToDate", "UpToDate", "UpToDate", 0 },
+		{ "SWHardeningNeeded", "UpToDate", "UpToDate", "SWHardeningNeeded", 0 },
+		{ "ConfigurationNeeded", "UpToDate", "UpToDate", "ConfigurationNeeded", 0 },
+		{ "ConfigurationAndSWHardeningNeeded", "UpToDate", "UpToDate",
+		  "ConfigurationAndSWHardeningNeeded", 0 },
+		{ "OutOfDate", "UpToDate", "UpToDate", "OutOfDate", 0 },
+		{ "OutOfDateConfigurationNeeded", "UpToDate", "UpToDate",
+		  "OutOfDateConfigurationNeeded", 0 },
+		{ "UpToDate", "OutOfDate", "UpToDate", "OutOfDate", 0 },
+		{ "SWHardeningNeeded", "OutOfDate", "UpToDate", "OutOfDate", 0 },
+		{ "ConfigurationNeeded", "OutOfDate", "UpToDate",
+		  "OutOfDateConfigurationNeeded", 0 },
+		{ "UpToDate", "UpToDate", "OutOfDate", "OutOfDate", 0 },
+		{ "ConfigurationAndSWHardeningNeeded", "UpToDate", "OutOfDate",
+		  "OutOfDateConfigurationNeeded", 0 },
+		{ "OutOfDate", "OutOfDate", "OutOfDate", "OutOfDate", 0 },
+		{ "Revoked", "UpToDate", "UpToDate", "tcb.status", 1 },
+		{ "UpToDate", "Revoked", "UpToDate", "tcb.status", 1 },
+		{ "UpToDate", "UpToDate", "Revoked", "tcb.status", 1 },
+		{ "NoSuchStatus", "UpToDate", "UpToDate", "tcb.platform", 1 },
+		{ "UpToDate", "NoSuchStatus", "UpToDate", "tcb.tdx_module", 1 },
+		{ "UpToDate", "UpToDate", "NoSuchStatus", "qe.identity", 1 },
+	};
+	uint8_t *q;
+	size_t n, k;
+
+	q = fg_quote(&t->f, t->real, t->real_len, 4, DP_BODY_TYPE_TD10, NULL,
+		     0, NULL, &n);
+	for (k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		json_object *ti = tcb_info(t), *in, *qi, *qd, *lv;
+		struct dp_collateral *c;
+		char what[160], lvl[160];
+
+		level_status(ti, 0, rows[k].plat);
+		snprintf(lvl, sizeof(lvl),
+			 "[{\"tcb\":{\"isvsvn\":6},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"%s\"}]",
+			 rows[k].mod);
+		json_object_object_add(module_id(ti, "TDX_01"), "tcbLevels",
+				       json_tokener_parse(lvl));
+		in = json_tokener_parse(t->real_col);
+		json_object_object_get_ex(in, "qe_identity", &qi);
+		qd = json_tokener_parse(json_object_get_string(qi));
+		json_object_object_get_ex(qd, "tcbLevels", &lv);
+		json_object_object_add(json_object_array_get_idx(lv, 0), "tcbStatus",
+				       json_object_new_string(rows[k].qe));
+		t->f.qe_identity = json_object_to_json_string_ext(qd, JSON_C_TO_STRING_PLAIN);
+		c = collateral(t, ti);
+		t->f.qe_identity = NULL;
+		snprintf(what, sizeof(what), "platform %s, module %s, QE %s",
+			 rows[k].plat, rows[k].mod, rows[k].qe);
+		if (rows[k].fails)
+			want_fail(t, q, n, c, rows[k].want, NULL, what);
+		else
+			want_status(t, q, n, c, rows[k].want, what);
+		dp_collateral_free(c);
+		json_object_put(qd);
+		json_object_put(in);
+		json_object_put(ti);
+	}
+	{
+		json_object *ti = tcb_info(t);
+		struct dp_collateral *c;
+
+		json_object_object_add(module_id(ti, "TDX_01"), "tcbLevels",
+				       json_tokener_parse(
+			"[{\"tcb\":{\"isvsvn\":9},\"tcbDate\":\"2024-03-13T00:00:00Z\",\"tcbStatus\":\"UpToDate\"}]"));
+		c = collateral(t, ti);
+		want_fail(t, q, n, c, "tcb.tdx_module", "below every level",
+			  "module SVN 6 below every TDX_01 level (QVL: TCB_NOT_SUPPORTED)");
+		dp_collateral_free(c);
+		json_object_put(ti);
+	}
+	free(q);
+}
+
 int main(void)
 {
 	struct ctx t;
@@ -764,6 +853,7 @@ int main(void)
 	test_leaf_ca(&t);
 	test_carried_root(&t);
 	test_td_policy(&t);
+	test_status_table(&t);
 
 	fg_free(&t.f);
 	free((char *)t.real_col);
