@@ -1188,8 +1188,10 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	    chain_window(c->qe_chain, &from, &until) ||
 	    chain_window(c->pck_crl_chain, &from, &until))
 		from = INT64_MAX;	/* never cache */
+	pthread_mutex_lock(&c->lock);
 	cached = c->cache_valid && !memcmp(c->cache_root, root_hash, 32) &&
 		 v->now >= c->cache_from && v->now <= c->cache_until;
+	pthread_mutex_unlock(&c->lock);
 	if (cached) {
 		add_check(v, "collateral.crl", 1, "verified earlier (cached)");
 		add_check(v, "collateral.tcb_info.chain", 1, "verified earlier (cached)");
@@ -1198,7 +1200,6 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 		add_check(v, "collateral.qe_identity.signature", 1, "verified earlier (cached)");
 		return 0;
 	}
-	c->cache_valid = 0;
 
 	/* collateral.crl: root CRL by the root, PCK CRL by its issuer chain. */
 	pk = X509_get0_pubkey(root);
@@ -1262,10 +1263,12 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	add_check(v, "collateral.qe_identity.signature", 1, "valid");
 
 	if (from <= until) {
+		pthread_mutex_lock(&c->lock);
 		c->cache_valid = 1;
 		memcpy(c->cache_root, root_hash, 32);
 		c->cache_from = from;
 		c->cache_until = until;
+		pthread_mutex_unlock(&c->lock);
 	}
 	return 0;
 }
@@ -1374,30 +1377,42 @@ static int pck_cache_key(const uint8_t root_hash[32], const struct dp_quote *q,
 	return ok ? 0 : -1;
 }
 
-static struct dp_pck_cache *pck_cache_find(struct dp_collateral *c,
-					   const uint8_t root_hash[32],
-					   const struct dp_quote *q, int64_t now,
-					   uint8_t key[32])
+/*
+ * A PCK chain verified earlier against this root and collateral: its
+ * leaf (a reference the caller frees) and extensions; NULL if none.
+ */
+static X509 *pck_cache_get(struct dp_collateral *c,
+			   const uint8_t root_hash[32],
+			   const struct dp_quote *q, int64_t now,
+			   uint8_t key[32], struct dp_pck_ext *ext)
 {
+	X509 *leaf = NULL;
 	int i;
 
 	if (pck_cache_key(root_hash, q, key))
 		return NULL;
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < DP_PCK_CACHE; i++) {
 		struct dp_pck_cache *e = &c->pck[i];
 
 		if (e->used && !memcmp(e->key, key, 32) && now >= e->from &&
-		    now <= e->until)
-			return e;
+		    now <= e->until) {
+			if (X509_up_ref(e->leaf)) {
+				leaf = e->leaf;
+				*ext = e->ext;
+			}
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&c->lock);
+	return leaf;
 }
 
 static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 			  STACK_OF(X509) *chain, X509 *root,
 			  const struct dp_pck_ext *ext)
 {
-	struct dp_pck_cache *e = &c->pck[c->pck_next++ % DP_PCK_CACHE];
+	struct dp_pck_cache *e;
 	int64_t from = INT64_MIN, until = INT64_MAX, a, b;
 	int i;
 
@@ -1411,6 +1426,8 @@ static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 	}
 	if (!X509_up_ref(sk_X509_value(chain, 0)))
 		return;
+	pthread_mutex_lock(&c->lock);
+	e = &c->pck[c->pck_next++ % DP_PCK_CACHE];
 	X509_free(e->leaf);
 	e->leaf = sk_X509_value(chain, 0);
 	e->used = 1;
@@ -1418,6 +1435,7 @@ static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 	e->from = from;
 	e->until = until;
 	e->ext = *ext;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- main entry -------------------------------------------------------- */
@@ -1433,7 +1451,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	char why[DP_CHECK_REASON_LEN];
 	STACK_OF(X509) *chain = NULL;
 	X509 *root = NULL, *leaf;
-	struct dp_pck_cache *pc;
+	X509 *cached_leaf = NULL;
 	uint8_t pck_key[32];
 	EVP_PKEY *pk = NULL, *leafkey;
 	EVP_MD_CTX *sha;
@@ -1499,10 +1517,10 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 		goto out;
 
 	/* pck.chain (+ pck.extensions), cached per collateral */
-	pc = col ? pck_cache_find(col, root_hash, q, v->now, pck_key) : NULL;
-	if (pc) {
-		leaf = pc->leaf;
-		ext = pc->ext;
+	cached_leaf = col ? pck_cache_get(col, root_hash, q, v->now, pck_key,
+					  &ext) : NULL;
+	if (cached_leaf) {
+		leaf = cached_leaf;
 		add_check(v, "pck.chain", 1,
 			  "chains to the trusted root, not revoked (verified earlier, cached)");
 	} else {
@@ -1663,6 +1681,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	       opts->expect_report_data, 64);
 out:
 	EVP_PKEY_free(pk);
+	X509_free(cached_leaf);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(root);
 	v->verified = v->failed_check < 0 && v->nchecks > 0;

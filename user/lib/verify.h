@@ -28,8 +28,9 @@ extern const size_t dp_intel_sgx_root_ca_der_len;
  * hex) but verifies nothing; dp_verify_quote verifies it against the
  * trusted root and remembers a successful verification (per root, for the
  * validity window of the collateral), so verifying many quotes against
- * one collateral object does not redo its signature checks.  A
- * dp_collateral must not be used by two threads at once.
+ * one collateral object does not redo its signature checks.  Threads
+ * may verify against one dp_collateral at once (its caches are locked);
+ * loading and freeing it are not concurrent with use.
  */
 struct dp_collateral;
 

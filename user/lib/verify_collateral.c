@@ -400,6 +400,8 @@ void dp_collateral_free(struct dp_collateral *c)
 		return;
 	for (i = 0; i < DP_PCK_CACHE; i++)
 		X509_free(c->pck[i].leaf);
+	if (c->lock_ok)
+		pthread_mutex_destroy(&c->lock);
 	dp_intern_free(&c->known);
 	json_object_put(c->tcb_info);
 	json_object_put(c->qe_id);
@@ -432,6 +434,12 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 		dp_fmt_err(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (pthread_mutex_init(&c->lock, NULL)) {
+		dp_fmt_err(err, errlen, "cannot create a mutex");
+		free(c);
+		return NULL;
+	}
+	c->lock_ok = 1;
 	if (dp_intel_root())
 		dp_intern_add(&c->known, dp_intel_root(), dp_intel_sgx_root_ca_der,
 			      (int)dp_intel_sgx_root_ca_der_len);
