@@ -13,7 +13,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TESTDATA=${DSTACK_POD_TESTDATA:-$(pwd)/../shared/testdata/tdx}
+TESTDATA=${DSTACK_POD_TESTDATA:-$(pwd)/user/tests/data/tdx}
 N=${BENCH_BATCH_QUOTES:-400}
 OUT=build/bench/batch
 P=build/bin/dstack-podctl
