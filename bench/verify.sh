@@ -12,7 +12,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TESTDATA=${DSTACK_POD_TESTDATA:-$(pwd)/../shared/testdata/tdx}
+TESTDATA=${DSTACK_POD_TESTDATA:-$(pwd)/user/tests/data/tdx}
 SECS=${BENCH_SECONDS:-3}
 QVL_VERSION=${DCAP_QVL_VERSION:-0.3.9}
 OUT=build/bench

@@ -233,9 +233,8 @@ expect 1 "no events" "attest --quote --rtmr3-log with an empty file: exit 1 (pub
 [ ! -e "$T/a-bad.json" ] && ok "no bundle left by the failed attests" || notok "a bundle was written by a failed attest"
 
 # ---- mediated: the binder attests Pod A's process by pid ----
-sh -c 'echo $$ > "$0/cgroup.procs" && exec sleep 60' $CG/podA/ctr &
-SLEEP=$!
-sleep 0.2
+spawn_in $CG/podA/ctr sleep 600 || notok "a process in Pod A's container"
+SLEEP=$SPAWNED
 NM=6d6564696174656421
 expect 0 "bundle written" "mediated: binder attests Pod A by --pid (Pod log over netlink)" \
 	inside $RT $P attest --quote --pid $SLEEP --nonce $NM --qgs $QGS -o "$T/m.json"

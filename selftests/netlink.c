@@ -352,7 +352,8 @@ static int monitor_while(struct dp_nl *nl, struct mon *m, void (*act)(void))
 		act();
 		_exit(0);
 	}
-	alarm(30);
+	/* A bound for a lost notification, not a speed check. */
+	alarm(300);
 	err = dp_nl_monitor(nl, mon_cb, m);
 	alarm(0);
 	waitpid(pid, &status, 0);

@@ -106,9 +106,8 @@ rm -rf /tmp/att
 json claims "" "attest --json inside Pod A: claims object" sh -c "echo \$\$ > $CG/pa/ctr/cgroup.procs && exec $P attest --nonce beef --out /tmp/att --json"
 expect 0 '"pod_uid":"'$UA'"' "attest --json: pod_uid" sh -c "echo \$\$ > $CG/pa/ctr/cgroup.procs && exec $P attest --nonce beef --json"
 expect 0 '"report_data_matches":true' "attest: REPORTDATA = SHA-512(claims)" sh -c "echo \$\$ > $CG/pa/ctr/cgroup.procs && exec $P attest --json"
-sh -c "echo \$\$ > $CG/pa/ctr/cgroup.procs && exec sleep 30" &
-sp=$!
-sleep 0.3
+spawn_in $CG/pa/ctr sleep 600 || notok "a process in Pod A's container"
+sp=$SPAWNED
 expect 0 '"pod_uid":"'$UA'"' "attest --pid: the Pod of another process (pidfd, mediated)" $P attest --pid $sp --json
 kill $sp 2>/dev/null; wait $sp 2>/dev/null
 expect 1 "No such process" "attest --pid of a dead process: exit 1" $P attest --pid $sp
@@ -203,8 +202,7 @@ expect 2 "usage" "monitor --count x: exit 2" $P monitor --count x
 rm -f /tmp/mon.err
 $P monitor >/dev/null 2>/tmp/mon.err &
 m1=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q monitoring /tmp/mon.err; do sleep 0.1; i=$((i + 1)); done
+wait_until grep -q monitoring /tmp/mon.err
 kill -TERM $m1
 wait $m1
 r1=$?
@@ -212,10 +210,9 @@ r1=$?
 
 # ---- a 4 KiB event: notified and dumped whole ----
 head -c 4096 /dev/zero | tr '\0' 'a' > /tmp/big4k
-timeout 30 $P monitor --count 1 >/tmp/monbig.out 2>/tmp/monbig.err &
+timeout 300 $P monitor --count 1 >/tmp/monbig.out 2>/tmp/monbig.err &
 mp=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q monitoring /tmp/monbig.err; do sleep 0.1; i=$((i + 1)); done
+wait_until grep -q monitoring /tmp/monbig.err
 check "extend with a 4096-byte payload" $P extend platform.big --file /tmp/big4k
 wait $mp
 r=$?
@@ -228,10 +225,8 @@ $P monitor --count 5 >/tmp/mon.out 2>/tmp/mon.err &
 m1=$!
 $P monitor --json --count 5 >/tmp/monj.out 2>/tmp/monj.err &
 m2=$!
-i=0
-while [ $i -lt 100 ] && ! { grep -q monitoring /tmp/mon.err && grep -q monitoring /tmp/monj.err; }; do
-	sleep 0.1; i=$((i + 1))
-done
+both_monitoring() { grep -q monitoring /tmp/mon.err && grep -q monitoring /tmp/monj.err; }
+wait_until both_monitoring
 mkdir -p $CG/pm
 $P bind --cgroup $CG/pm --uid $UC --workload mon --namespace mon --name m >/dev/null
 $P measure --uid $UC mon.ev payload >/dev/null
@@ -241,10 +236,8 @@ fake_tsm_on
 expect 0 "fuse blown" "fuse --force with a finding: fuses" $P fuse --force --binder-cgroup $CG/pm
 grep -q "logged to syslog" /tmp/nl.out && ok "fuse --force: says it was logged" || notok "fuse --force: logged"
 fake_tsm_off
-i=0
-while [ $i -lt 100 ] && { kill -0 $m1 2>/dev/null || kill -0 $m2 2>/dev/null; }; do
-	sleep 0.1; i=$((i + 1))
-done
+monitors_done() { ! kill -0 $m1 2>/dev/null && ! kill -0 $m2 2>/dev/null; }
+wait_until monitors_done
 kill $m1 $m2 2>/dev/null
 wait $m1; r1=$?
 wait $m2; r2=$?

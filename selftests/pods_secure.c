@@ -25,14 +25,6 @@
 static int fd;
 static uint64_t gen_a;
 
-static int move_self(const char *cg)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	return st_write_file(path, "0");
-}
-
 /* Run fn in a child placed in @cg; returns fn's errno (0 on success). */
 static int in_cg(const char *cg, int (*fn)(void *), void *arg)
 {
@@ -42,7 +34,7 @@ static int in_cg(const char *cg, int (*fn)(void *), void *arg)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0)
-		_exit(move_self(cg) ? 250 : fn(arg) & 0xff);
+		_exit(st_move_self(cg) ? 250 : fn(arg) & 0xff);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
 		return 251;
 	return WEXITSTATUS(status);
@@ -138,14 +130,9 @@ int main(void)
 	tap_ok(in_cg(POD_A, do_attest_secure, NULL) == 0,
 	       "secure: attest works and the claims say secure");
 
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
-		move_self(POD_B);
-		pause();
-		_exit(0);
-	}
-	usleep(100000);
+	pid = st_spawn_in(POD_B);
+	if (!tap_ok(pid > 0, "secure: a process in Pod B"))
+		return tap_end();
 	pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	tap_ok(do_mediated(&pfd) == EPERM, "secure: mediated attest from outside -> EPERM");
 	tap_ok(in_cg(RUNTIME_CHILD, do_mediated, &pfd) == 0,

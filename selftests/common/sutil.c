@@ -3,6 +3,7 @@
  * Helpers shared by the VM selftests.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdarg.h>
@@ -81,6 +82,50 @@ int st_read_file(const char *path, char *buf, size_t size)
 	while (n > 0 && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	return 0;
+}
+
+int st_move_self(const char *cg)
+{
+	char path[512];
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", cg) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return st_write_file(path, "0");
+}
+
+pid_t st_spawn_in(const char *cg)
+{
+	int p[2], status;
+	char ok = 0;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (st_move_self(cg))
+			_exit(1);
+		if (write(p[1], "y", 1) != 1)
+			_exit(1);
+		close(p[1]);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok == 'y') {
+		close(p[0]);
+		return pid;
+	}
+	close(p[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	return -1;
 }
 
 static int st_drop_sys_admin(void)

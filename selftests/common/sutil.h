@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "dstackpod.h"
 #include "tap.h"
@@ -24,6 +25,14 @@ long st_event_count(void);
 int st_write_file(const char *path, const char *val);
 /* Read a whole small file (NUL-terminated, newline stripped); 0 or -1. */
 int st_read_file(const char *path, char *buf, size_t size);
+/* Move the calling process into cgroup directory @cg; 0 or -1 with errno. */
+int st_move_self(const char *cg);
+/*
+ * Fork a child that moves itself into @cg and then waits to be killed.
+ * Returns once the child is in @cg (a pipe says so, no sleeping), or -1
+ * (the child is reaped) if it could not get there.
+ */
+pid_t st_spawn_in(const char *cg);
 
 /*
  * Run fn(arg) in a child process after dropping privilege:

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <threads.h>
 #include <time.h>
 
@@ -240,12 +241,13 @@ static int check_revocation(STACK_OF(X509) *chain, X509 *root,
 
 /*
  * Verify a chain (leaf = first of certs, the rest untrusted) to the root
- * at time now, and if col is given against its CRLs.  0 ok, else a
- * reason in why.
+ * at time now, and if col is given against its CRLs.  end_entity: the
+ * leaf must not be a CA (the PCK and TCB signing certificates; the PCK
+ * CRL's issuer chain starts at a CA).  0 ok, else a reason in why.
  */
 static int verify_chain(X509 *root, STACK_OF(X509) *certs,
 			const struct dp_collateral *col, int64_t now,
-			char *why, size_t whylen)
+			int end_entity, char *why, size_t whylen)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -278,6 +280,39 @@ static int verify_chain(X509 *root, STACK_OF(X509) *certs,
 		goto out;
 	X509_STORE_CTX_set_time(ctx, 0, (time_t)now);
 	if (X509_verify_cert(ctx) == 1) {
+		/*
+		 * Every certificate carried must be the path OpenSSL built,
+		 * in order: X509_verify_cert ignores carried certificates
+		 * it does not need, such as a damaged copy of the root that
+		 * is no longer self-issued, and the PEM chain is not signed.
+		 */
+		STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+		int np = sk_X509_num(path);
+
+		for (i = 0; i < sk_X509_num(certs); i++) {
+			char subj[96] = "?";
+
+			if (i < np && !X509_cmp(sk_X509_value(path, i),
+						sk_X509_value(certs, i)))
+				continue;
+			X509_NAME_oneline(X509_get_subject_name(sk_X509_value(certs, i)),
+					  subj, sizeof(subj));
+			snprintf(why, whylen,
+				 "certificate %d of the chain (%s) is not on the path to the trusted root%s",
+				 i + 1, subj, i == np - 1 ?
+				 ": a carried root must be the trusted root, byte for byte" : "");
+			goto out;
+		}
+		if (end_entity && (X509_get_extension_flags(leaf) & EXFLAG_CA)) {
+			char subj[96] = "?";
+
+			X509_NAME_oneline(X509_get_subject_name(leaf), subj,
+					  sizeof(subj));
+			snprintf(why, whylen,
+				 "the leaf %s is a CA certificate (basicConstraints CA:TRUE) used as an end entity",
+				 subj);
+			goto out;
+		}
 		rc = col ? check_revocation(X509_STORE_CTX_get0_chain(ctx), root,
 					    col, why, whylen) : 0;
 	} else {
@@ -508,12 +543,16 @@ enum tcb_status {
 	TCB_OUT_OF_DATE_CONFIG,
 	TCB_REVOKED,
 	TCB_UNKNOWN,
+	/* Outcomes of the TD 1.5 relaunch check, never a level's status. */
+	TCB_RELAUNCH,
+	TCB_RELAUNCH_CONFIG,
 };
 
 static const char *const tcb_names[] = {
 	"UpToDate", "SWHardeningNeeded", "ConfigurationNeeded",
 	"ConfigurationAndSWHardeningNeeded", "OutOfDate",
 	"OutOfDateConfigurationNeeded", "Revoked", "Unknown",
+	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded",
 };
 
 static enum tcb_status tcb_from_str(const char *s)
@@ -625,10 +664,16 @@ static int masked_eq(const uint8_t *a, const uint8_t *b, const uint8_t *mask,
 	return 1;
 }
 
-/* First level of levels with tcb.isvsvn <= svn. */
+/*
+ * The level of levels that applies to svn: the one with the highest
+ * tcb.isvsvn <= svn, as Intel's QVL, which keeps QE and TDX module levels
+ * ordered by ISVSVN, highest first (the JSON order does not count).
+ */
 static json_object *isvsvn_level(json_object *levels, unsigned int svn)
 {
 	size_t i, n = levels ? json_object_array_length(levels) : 0;
+	json_object *best = NULL;
+	int64_t best_svn = -1;
 
 	for (i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(levels, i);
@@ -636,10 +681,12 @@ static json_object *isvsvn_level(json_object *levels, unsigned int svn)
 
 		if (jint(jget(l, "tcb", json_type_object), "isvsvn", &want))
 			return NULL;
-		if (want <= (int64_t)svn)
-			return l;
+		if (want <= (int64_t)svn && want > best_svn) {
+			best = l;
+			best_svn = want;
+		}
 	}
-	return NULL;
+	return best;
 }
 
 static int check_qe_identity(struct dp_verdict *v, struct dp_collateral *c,
@@ -707,13 +754,52 @@ static int check_qe_identity(struct dp_verdict *v, struct dp_collateral *c,
 	return 0;
 }
 
+/* One platform TCB level of the TCB info. */
+struct tcb_level {
+	size_t idx;			/* position in the JSON array */
+	int64_t sgx[16], tdx[16], pcesvn;
+	json_object *j;
+};
+
+/*
+ * Intel's QVL keeps the levels ordered highest first by SGX component
+ * SVNs (compared as a sequence), then PCESVN, then TDX component SVNs.
+ */
+static int tcb_level_cmp(const void *pa, const void *pb)
+{
+	const struct tcb_level *a = pa, *b = pb;
+	int k;
+
+	for (k = 0; k < 16; k++)
+		if (a->sgx[k] != b->sgx[k])
+			return a->sgx[k] > b->sgx[k] ? -1 : 1;
+	if (a->pcesvn != b->pcesvn)
+		return a->pcesvn > b->pcesvn ? -1 : 1;
+	for (k = 0; k < 16; k++)
+		if (a->tdx[k] != b->tdx[k])
+			return a->tdx[k] > b->tdx[k] ? -1 : 1;
+	return 0;
+}
+
+#define TCB_LEVELS_MAX	256
+
+/* What the platform TCB step found, for the TD relaunch check. */
+struct platform_tcb {
+	enum tcb_status sgx;		/* first level matching the PCK alone */
+	enum tcb_status tdx;		/* first level matching PCK and TD */
+	int64_t latest_tdx[16];		/* TDX SVNs of the highest level */
+};
+
 static int check_platform_tcb(struct dp_verdict *v, struct dp_collateral *c,
-			      const struct dp_pck_ext *e, enum tcb_status *st)
+			      const struct dp_pck_ext *e,
+			      struct platform_tcb *out)
 {
 	json_object *levels = jget(c->tcb_info, "tcbLevels", json_type_array);
 	const uint8_t *tee = v->quote.body.tee_tcb_svn;
+	struct tcb_level *lv = NULL, *sgx_level = NULL;
 	uint8_t fmspc[6], pceid[2];
 	size_t i, n;
+	int rc = -1;
 
 	if (hex_field(c->tcb_info, "fmspc", fmspc, 6) ||
 	    hex_field(c->tcb_info, "pceId", pceid, 2) || !levels) {
@@ -735,49 +821,177 @@ static int check_platform_tcb(struct dp_verdict *v, struct dp_collateral *c,
 		return -1;
 	}
 	n = json_object_array_length(levels);
+	if (n == 0 || n > TCB_LEVELS_MAX) {
+		add_check(v, "tcb.platform", 0,
+			  "TCB info has %zu TCB levels (want 1 to %d)", n,
+			  TCB_LEVELS_MAX);
+		return -1;
+	}
+	lv = calloc(n, sizeof(*lv));
+	if (!lv) {
+		add_check(v, "tcb.platform", 0, "out of memory");
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		json_object *l = json_object_array_get_idx(levels, i);
 		json_object *tcb = jget(l, "tcb", json_type_object);
-		int64_t sgx[16], tdx[16], pcesvn;
+
+		lv[i].idx = i;
+		lv[i].j = l;
+		if (!tcb || comp_svns(tcb, "sgxtcbcomponents", lv[i].sgx) ||
+		    comp_svns(tcb, "tdxtcbcomponents", lv[i].tdx) ||
+		    jint(tcb, "pcesvn", &lv[i].pcesvn)) {
+			add_check(v, "tcb.platform", 0,
+				  "TCB info level %zu malformed", i);
+			goto out;
+		}
+	}
+	qsort(lv, n, sizeof(*lv), tcb_level_cmp);
+	for (i = 1; i < n; i++)
+		if (!tcb_level_cmp(&lv[i - 1], &lv[i])) {
+			add_check(v, "tcb.platform", 0,
+				  "TCB info has duplicate TCB levels (%zu and %zu)",
+				  lv[i - 1].idx, lv[i].idx);
+			goto out;
+		}
+	memcpy(out->latest_tdx, lv[0].tdx, sizeof(out->latest_tdx));
+	for (i = 0; i < n; i++) {
+		struct tcb_level *l = &lv[i];
 		size_t k, start;
 		int ok = 1;
 
-		if (!tcb || comp_svns(tcb, "sgxtcbcomponents", sgx) ||
-		    comp_svns(tcb, "tdxtcbcomponents", tdx) ||
-		    jint(tcb, "pcesvn", &pcesvn)) {
-			add_check(v, "tcb.platform", 0,
-				  "TCB info level %zu malformed", i);
-			return -1;
-		}
 		for (k = 0; k < 16 && ok; k++)
-			if (e->comp[k] < sgx[k])
+			if (e->comp[k] < l->sgx[k])
 				ok = 0;
-		if (!ok || e->pcesvn < pcesvn)
+		if (!ok || e->pcesvn < l->pcesvn)
 			continue;
+		if (!sgx_level)
+			sgx_level = l;
 		/* With a TDX module version, SVNs 0 and 1 are the module's. */
 		start = tee[1] > 0 ? 2 : 0;
 		for (k = start; k < 16 && ok; k++)
-			if (tee[k] < tdx[k])
+			if (tee[k] < l->tdx[k])
 				ok = 0;
 		if (!ok)
 			continue;
-		*st = tcb_from_str(json_object_get_string(
-				jget(l, "tcbStatus", json_type_string)));
-		if (*st == TCB_UNKNOWN) {
+		out->sgx = tcb_from_str(json_object_get_string(
+				jget(sgx_level->j, "tcbStatus", json_type_string)));
+		out->tdx = tcb_from_str(json_object_get_string(
+				jget(l->j, "tcbStatus", json_type_string)));
+		if (out->sgx == TCB_UNKNOWN || out->tdx == TCB_UNKNOWN) {
 			add_check(v, "tcb.platform", 0,
-				  "TCB level %zu has an unknown status", i);
-			return -1;
+				  "TCB level %zu has an unknown status",
+				  out->sgx == TCB_UNKNOWN ? sgx_level->idx : l->idx);
+			goto out;
 		}
-		add_advisories(v, l);
+		add_advisories(v, l->j);
 		snprintf(v->platform_status, sizeof(v->platform_status), "%s",
-			 tcb_names[*st]);
-		add_check(v, "tcb.platform", 1, "TCB level %zu: %s", i,
-			  tcb_names[*st]);
-		return 0;
+			 tcb_names[out->tdx]);
+		add_check(v, "tcb.platform", 1, "TCB level %zu: %s", l->idx,
+			  tcb_names[out->tdx]);
+		rc = 0;
+		goto out;
 	}
 	add_check(v, "tcb.platform", 0,
 		  "no TCB level matches the platform (TCB not supported)");
-	return -1;
+out:
+	free(lv);
+	return rc;
+}
+
+/* TDX module identity "TDX_<version>" (hex, any case), or NULL. */
+static json_object *module_identity(struct dp_collateral *c,
+				    unsigned int version)
+{
+	json_object *ids = jget(c->tcb_info, "tdxModuleIdentities",
+				json_type_array);
+	size_t i, n = ids ? json_object_array_length(ids) : 0;
+	char want[16];
+
+	snprintf(want, sizeof(want), "TDX_%02X", version);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(ids, i);
+		json_object *id = jget(o, "id", json_type_string);
+
+		if (id && !strcasecmp(json_object_get_string(id), want))
+			return o;
+	}
+	return NULL;
+}
+
+static int config_needed(enum tcb_status s)
+{
+	return s == TCB_CONFIG || s == TCB_CONFIG_SW_HARDENING ||
+	       s == TCB_OUT_OF_DATE_CONFIG || s == TCB_RELAUNCH_CONFIG;
+}
+
+/*
+ * TD 1.5: tee_tcb_svn2 is the TCB of the TDX module now running, which a
+ * TD-preserving update may have raised above the one the TD was built on
+ * (tee_tcb_svn).  When only that older module makes the TD out of date,
+ * relaunching the TD would bring it up to date: Intel's QVL then reports
+ * TDRelaunchAdvised (or ...ConfigurationNeeded) instead of OutOfDate.
+ * Its conditions: the QE is neither out of date nor revoked, the level
+ * matching the PCK alone is UpToDate, SWHardeningNeeded or a
+ * configuration status, the TD's level converged with its module is
+ * OutOfDate(ConfigurationNeeded) and the module itself OutOfDate; and
+ * tee_tcb_svn2 reaches the newest level: module SVN (svn2[0]) >= the
+ * newest platform level's TDX SVN 0 (version 0) or the newest level of
+ * identity TDX_<svn2[1]>, and svn2[2] >= the newest level's TDX SVN 2.
+ * A version svn2[1] without an identity fails (Intel:
+ * TDX_MODULE_MISMATCH).
+ */
+static int check_relaunch(struct dp_verdict *v, struct dp_collateral *c,
+			  const struct platform_tcb *pt, enum tcb_status mod,
+			  enum tcb_status qe, enum tcb_status *st)
+{
+	const uint8_t *s2 = v->quote.body.tee_tcb_svn2;
+	json_object *ident, *levels;
+	int64_t latest = -1, svn;
+	size_t i, n;
+
+	if (qe == TCB_OUT_OF_DATE || qe == TCB_OUT_OF_DATE_CONFIG ||
+	    qe == TCB_REVOKED)
+		return 0;
+	if (pt->sgx != TCB_UP_TO_DATE && pt->sgx != TCB_SW_HARDENING &&
+	    pt->sgx != TCB_CONFIG && pt->sgx != TCB_CONFIG_SW_HARDENING)
+		return 0;
+	if ((*st != TCB_OUT_OF_DATE && *st != TCB_OUT_OF_DATE_CONFIG) ||
+	    mod != TCB_OUT_OF_DATE)
+		return 0;
+	if (s2[1] == 0) {
+		latest = pt->latest_tdx[0];
+	} else {
+		ident = module_identity(c, s2[1]);
+		if (!ident) {
+			add_check(v, "tcb.status", 0,
+				  "TD relaunch check: tee_tcb_svn2 names TDX module version %u, which has no identity TDX_%02X in the TCB info",
+				  s2[1], s2[1]);
+			return -1;
+		}
+		levels = jget(ident, "tcbLevels", json_type_array);
+		n = levels ? json_object_array_length(levels) : 0;
+		for (i = 0; i < n; i++) {
+			if (jint(jget(json_object_array_get_idx(levels, i), "tcb",
+				      json_type_object), "isvsvn", &svn)) {
+				latest = -1;
+				break;
+			}
+			if (svn > latest)
+				latest = svn;
+		}
+		if (latest < 0) {
+			add_check(v, "tcb.status", 0,
+				  "TD relaunch check: TDX module identity TDX_%02X has no (well-formed) TCB levels",
+				  s2[1]);
+			return -1;
+		}
+	}
+	if (s2[0] < latest || s2[2] < pt->latest_tdx[2])
+		return 0;
+	*st = config_needed(pt->sgx) || config_needed(*st) ?
+	      TCB_RELAUNCH_CONFIG : TCB_RELAUNCH;
+	return 0;
 }
 
 static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
@@ -790,25 +1004,24 @@ static int check_tdx_module(struct dp_verdict *v, struct dp_collateral *c,
 	json_object *ident = NULL, *level;
 	uint8_t mrsigner[48], attr[8], mask[8];
 	char want_id[16];
-	size_t i, n;
 
 	*st = TCB_UP_TO_DATE;
 	if (b->tee_tcb_svn[1] == 0) {
 		ident = mod;
 	} else {
 		snprintf(want_id, sizeof(want_id), "TDX_%02X", b->tee_tcb_svn[1]);
-		n = ids ? json_object_array_length(ids) : 0;
-		for (i = 0; i < n; i++) {
-			json_object *o = json_object_array_get_idx(ids, i);
-			json_object *id = jget(o, "id", json_type_string);
-
-			if (id && !strcmp(json_object_get_string(id), want_id)) {
-				ident = o;
-				break;
-			}
+		ident = module_identity(c, b->tee_tcb_svn[1]);
+		/*
+		 * A module version above 0 is judged only by its identity
+		 * TDX_<version>; tdxModule describes version 0 alone.
+		 * Intel's QVL: TDX_MODULE_MISMATCH.
+		 */
+		if (!ids) {
+			add_check(v, "tcb.tdx_module", 0,
+				  "TDX module version %u but the TCB info has no tdxModuleIdentities",
+				  b->tee_tcb_svn[1]);
+			return -1;
 		}
-		if (!ident && !ids && mod)
-			ident = mod;	/* TCB info without module identities */
 		if (!ident) {
 			add_check(v, "tcb.tdx_module", 0,
 				  "no TDX module identity %s in TCB info", want_id);
@@ -975,8 +1188,10 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	    chain_window(c->qe_chain, &from, &until) ||
 	    chain_window(c->pck_crl_chain, &from, &until))
 		from = INT64_MAX;	/* never cache */
+	pthread_mutex_lock(&c->lock);
 	cached = c->cache_valid && !memcmp(c->cache_root, root_hash, 32) &&
 		 v->now >= c->cache_from && v->now <= c->cache_until;
+	pthread_mutex_unlock(&c->lock);
 	if (cached) {
 		add_check(v, "collateral.crl", 1, "verified earlier (cached)");
 		add_check(v, "collateral.tcb_info.chain", 1, "verified earlier (cached)");
@@ -985,7 +1200,6 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 		add_check(v, "collateral.qe_identity.signature", 1, "verified earlier (cached)");
 		return 0;
 	}
-	c->cache_valid = 0;
 
 	/* collateral.crl: root CRL by the root, PCK CRL by its issuer chain. */
 	pk = X509_get0_pubkey(root);
@@ -995,7 +1209,7 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 			  "root CA CRL signature does not verify with the trusted root");
 		return -1;
 	}
-	if (verify_chain(root, c->pck_crl_chain, c, v->now, why,
+	if (verify_chain(root, c->pck_crl_chain, c, v->now, 0, why,
 			 sizeof(why))) {
 		add_check(v, "collateral.crl", 0, "PCK CRL issuer chain: %s", why);
 		return -1;
@@ -1009,7 +1223,8 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	}
 	add_check(v, "collateral.crl", 1, "root CA CRL and PCK CRL signatures valid");
 
-	if (verify_chain(root, c->tcb_chain, c, v->now, why, sizeof(why))) {
+	if (verify_chain(root, c->tcb_chain, c, v->now, 1, why,
+			 sizeof(why))) {
 		add_check(v, "collateral.tcb_info.chain", 0, "%s", why);
 		return -1;
 	}
@@ -1028,7 +1243,7 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	if (c->qe_chain_is_tcb_chain) {
 		add_check(v, "collateral.qe_identity.chain", 1,
 			  "same chain as the TCB info's, verified above");
-	} else if (verify_chain(root, c->qe_chain, c, v->now, why,
+	} else if (verify_chain(root, c->qe_chain, c, v->now, 1, why,
 				sizeof(why))) {
 		add_check(v, "collateral.qe_identity.chain", 0, "%s", why);
 		return -1;
@@ -1048,50 +1263,82 @@ static int check_collateral(struct dp_verdict *v, struct dp_collateral *c,
 	add_check(v, "collateral.qe_identity.signature", 1, "valid");
 
 	if (from <= until) {
+		pthread_mutex_lock(&c->lock);
 		c->cache_valid = 1;
 		memcpy(c->cache_root, root_hash, 32);
 		c->cache_from = from;
 		c->cache_until = until;
+		pthread_mutex_unlock(&c->lock);
 	}
 	return 0;
 }
 
 /* ---- TD attributes and policy ------------------------------------------- */
 
-static void check_td_attributes(struct dp_verdict *v, int allow_debug)
+/* Append ", text" (or "text" first) to buf. */
+static void note(char *buf, size_t len, const char *text)
+{
+	size_t n = strlen(buf);
+
+	if (n < len)
+		snprintf(buf + n, len - n, "%s%s", n ? ", " : "", text);
+}
+
+/*
+ * The TD attribute rules, each of which opts->td_allow can relax; a rule
+ * that fails but is relaxed is named in the reason, so the verdict shows
+ * what the policy let through.
+ */
+static void check_td_attributes(struct dp_verdict *v, unsigned int allow)
 {
 	const struct dp_td_report *b = &v->quote.body;
-	uint64_t a = 0;
 	static const uint8_t zero48[48];
+	/* Reserved: TUD bits 1-7, SEC bits 8-27 and 29, OTHER bits 32-62. */
+	const uint64_t reserved = 0xfeULL | 0x0fffff00ULL | (1ULL << 29) |
+				  0x7fffffff00000000ULL;
+	char relaxed[DP_CHECK_REASON_LEN] = "";
+	uint64_t a = 0;
 	int i;
 
 	for (i = 7; i >= 0; i--)
 		a = a << 8 | b->td_attributes[i];
-	if ((a & 1) && !allow_debug) {
-		add_check(v, "td.attributes", 0,
-			  "the TD is in debug mode (attribute DEBUG set); use --allow-debug to accept");
-		return;
+	if (a & 1) {
+		if (!(allow & DP_TD_ALLOW_DEBUG)) {
+			add_check(v, "td.attributes", 0,
+				  "the TD is in debug mode (attribute DEBUG set); use --allow-debug to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "DEBUG set");
 	}
-	/* Reserved: TUD bits 1-7, SEC bits 8-27 and 29, OTHER bits 32-62. */
-	if (a & (0xfeULL | 0x0fffff00ULL | (1ULL << 29) | 0x7fffffff00000000ULL)) {
-		add_check(v, "td.attributes", 0,
-			  "reserved TD attribute bits are set (0x%016llx)",
-			  (unsigned long long)a);
-		return;
+	if (a & reserved) {
+		if (!(allow & DP_TD_ALLOW_RESERVED)) {
+			add_check(v, "td.attributes", 0,
+				  "reserved TD attribute bits are set (0x%016llx); use --allow-reserved-td-attributes to accept",
+				  (unsigned long long)(a & reserved));
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "reserved bits set");
 	}
 	if (!(a & (1ULL << 28))) {
-		add_check(v, "td.attributes", 0,
-			  "SEPT_VE_DISABLE is not set in the TD attributes");
-		return;
+		if (!(allow & DP_TD_ALLOW_SEPT_VE)) {
+			add_check(v, "td.attributes", 0,
+				  "SEPT_VE_DISABLE is not set in the TD attributes; use --allow-sept-ve to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "SEPT_VE_DISABLE clear");
 	}
 	if (v->quote.body_type == DP_BODY_TYPE_TD15 &&
 	    memcmp(b->mrservicetd, zero48, 48)) {
-		add_check(v, "td.attributes", 0,
-			  "MRSERVICETD is not zero (service TDs are not accepted)");
-		return;
+		if (!(allow & DP_TD_ALLOW_SERVICE_TD)) {
+			add_check(v, "td.attributes", 0,
+				  "MRSERVICETD is not zero (a service TD is bound); use --allow-service-td to accept");
+			return;
+		}
+		note(relaxed, sizeof(relaxed), "MRSERVICETD not zero");
 	}
-	add_check(v, "td.attributes", 1, "0x%016llx%s", (unsigned long long)a,
-		  (a & 1) ? " (debug allowed)" : "");
+	add_check(v, "td.attributes", 1, "0x%016llx%s%s%s",
+		  (unsigned long long)a, relaxed[0] ? " (allowed by policy: " : "",
+		  relaxed, relaxed[0] ? ")" : "");
 }
 
 static void expect(struct dp_verdict *v, const char *name, const uint8_t *got,
@@ -1130,30 +1377,42 @@ static int pck_cache_key(const uint8_t root_hash[32], const struct dp_quote *q,
 	return ok ? 0 : -1;
 }
 
-static struct dp_pck_cache *pck_cache_find(struct dp_collateral *c,
-					   const uint8_t root_hash[32],
-					   const struct dp_quote *q, int64_t now,
-					   uint8_t key[32])
+/*
+ * A PCK chain verified earlier against this root and collateral: its
+ * leaf (a reference the caller frees) and extensions; NULL if none.
+ */
+static X509 *pck_cache_get(struct dp_collateral *c,
+			   const uint8_t root_hash[32],
+			   const struct dp_quote *q, int64_t now,
+			   uint8_t key[32], struct dp_pck_ext *ext)
 {
+	X509 *leaf = NULL;
 	int i;
 
 	if (pck_cache_key(root_hash, q, key))
 		return NULL;
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < DP_PCK_CACHE; i++) {
 		struct dp_pck_cache *e = &c->pck[i];
 
 		if (e->used && !memcmp(e->key, key, 32) && now >= e->from &&
-		    now <= e->until)
-			return e;
+		    now <= e->until) {
+			if (X509_up_ref(e->leaf)) {
+				leaf = e->leaf;
+				*ext = e->ext;
+			}
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&c->lock);
+	return leaf;
 }
 
 static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 			  STACK_OF(X509) *chain, X509 *root,
 			  const struct dp_pck_ext *ext)
 {
-	struct dp_pck_cache *e = &c->pck[c->pck_next++ % DP_PCK_CACHE];
+	struct dp_pck_cache *e;
 	int64_t from = INT64_MIN, until = INT64_MAX, a, b;
 	int i;
 
@@ -1167,6 +1426,8 @@ static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 	}
 	if (!X509_up_ref(sk_X509_value(chain, 0)))
 		return;
+	pthread_mutex_lock(&c->lock);
+	e = &c->pck[c->pck_next++ % DP_PCK_CACHE];
 	X509_free(e->leaf);
 	e->leaf = sk_X509_value(chain, 0);
 	e->used = 1;
@@ -1174,6 +1435,7 @@ static void pck_cache_add(struct dp_collateral *c, const uint8_t key[32],
 	e->from = from;
 	e->until = until;
 	e->ext = *ext;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* ---- main entry -------------------------------------------------------- */
@@ -1189,7 +1451,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	char why[DP_CHECK_REASON_LEN];
 	STACK_OF(X509) *chain = NULL;
 	X509 *root = NULL, *leaf;
-	struct dp_pck_cache *pc;
+	X509 *cached_leaf = NULL;
 	uint8_t pck_key[32];
 	EVP_PKEY *pk = NULL, *leafkey;
 	EVP_MD_CTX *sha;
@@ -1210,6 +1472,8 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	snprintf(v->qe_status, sizeof(v->qe_status), "Unknown");
 	col = opts->collateral;
 	v->collateral_used = col != NULL;
+	v->td_allow = (opts->td_allow & DP_TD_ALLOW_ALL) |
+		      (opts->allow_debug ? DP_TD_ALLOW_DEBUG : 0);
 
 	if (dp_quote_parse(quote, len, &v->quote, why, sizeof(why))) {
 		add_check(v, "quote.parse", 0, "%s", why);
@@ -1253,10 +1517,10 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 		goto out;
 
 	/* pck.chain (+ pck.extensions), cached per collateral */
-	pc = col ? pck_cache_find(col, root_hash, q, v->now, pck_key) : NULL;
-	if (pc) {
-		leaf = pc->leaf;
-		ext = pc->ext;
+	cached_leaf = col ? pck_cache_get(col, root_hash, q, v->now, pck_key,
+					  &ext) : NULL;
+	if (cached_leaf) {
+		leaf = cached_leaf;
 		add_check(v, "pck.chain", 1,
 			  "chains to the trusted root, not revoked (verified earlier, cached)");
 	} else {
@@ -1280,7 +1544,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 				  sk_X509_num(chain));
 			goto out;
 		}
-		if (verify_chain(root, chain, col, v->now,
+		if (verify_chain(root, chain, col, v->now, 1,
 				 why, sizeof(why))) {
 			add_check(v, "pck.chain", 0, "%s", why);
 			goto out;
@@ -1374,12 +1638,18 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 
 	if (col) {
 		enum tcb_status st;
+		struct platform_tcb pt;
 
-		if (check_platform_tcb(v, col, &ext, &plat))
+		if (check_platform_tcb(v, col, &ext, &pt))
 			goto out;
+		plat = pt.tdx;
 		if (check_tdx_module(v, col, &mod))
 			goto out;
-		st = converge(converge(plat, mod), qe);
+		st = converge(plat, mod);
+		if (q->body_type == DP_BODY_TYPE_TD15 && st != TCB_REVOKED &&
+		    check_relaunch(v, col, &pt, mod, qe, &st))
+			goto out;
+		st = converge(st, qe);
 		snprintf(v->tcb_status, sizeof(v->tcb_status), "%s",
 			 tcb_names[st]);
 		if (st == TCB_REVOKED || st == TCB_UNKNOWN) {
@@ -1387,13 +1657,16 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 				  tcb_names[st]);
 			goto out;
 		}
-		add_check(v, "tcb.status", 1, "%s", tcb_names[st]);
+		add_check(v, "tcb.status", 1, "%s%s", tcb_names[st],
+			  st == TCB_RELAUNCH || st == TCB_RELAUNCH_CONFIG ?
+			  " (out of date only through the TDX module the TD was built on; tee_tcb_svn2 shows a current one: relaunch the TD)" :
+			  "");
 	} else {
 		add_check(v, "tcb.status", 1,
 			  "no collateral: signatures only, TCB status unknown");
 	}
 
-	check_td_attributes(v, opts->allow_debug);
+	check_td_attributes(v, v->td_allow);
 	expect(v, "policy.mrtd", q->body.mrtd, opts->expect_mrtd, 48);
 	for (i = 0; i < 4; i++) {
 		char name[24];
@@ -1408,6 +1681,7 @@ int dp_verify_quote(const uint8_t *quote, size_t len,
 	       opts->expect_report_data, 64);
 out:
 	EVP_PKEY_free(pk);
+	X509_free(cached_leaf);
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(root);
 	v->verified = v->failed_check < 0 && v->nchecks > 0;

@@ -28,8 +28,9 @@ extern const size_t dp_intel_sgx_root_ca_der_len;
  * hex) but verifies nothing; dp_verify_quote verifies it against the
  * trusted root and remembers a successful verification (per root, for the
  * validity window of the collateral), so verifying many quotes against
- * one collateral object does not redo its signature checks.  A
- * dp_collateral must not be used by two threads at once.
+ * one collateral object does not redo its signature checks.  Threads
+ * may verify against one dp_collateral at once (its caches are locked);
+ * loading and freeing it are not concurrent with use.
  */
 struct dp_collateral;
 
@@ -38,6 +39,18 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 struct dp_collateral *dp_collateral_load_file(const char *path, char *err,
 					      size_t errlen);
 void dp_collateral_free(struct dp_collateral *c);
+
+/*
+ * TD attribute policy (check td.attributes).  By default a TD must have
+ * DEBUG clear, every reserved attribute bit zero, SEPT_VE_DISABLE set
+ * and (TD 1.5) MRSERVICETD zero; each bit below relaxes one rule.
+ * Intel's QVL judges no TD attribute: DP_TD_ALLOW_ALL matches it.
+ */
+#define DP_TD_ALLOW_DEBUG	0x1u	/* DEBUG (bit 0) may be set */
+#define DP_TD_ALLOW_RESERVED	0x2u	/* reserved bits may be set */
+#define DP_TD_ALLOW_SEPT_VE	0x4u	/* SEPT_VE_DISABLE (28) may be clear */
+#define DP_TD_ALLOW_SERVICE_TD	0x8u	/* MRSERVICETD may be non-zero */
+#define DP_TD_ALLOW_ALL		0xfu
 
 struct dp_verify_opts {
 	/* Trust anchor (DER); NULL selects the compiled-in Intel root. */
@@ -48,7 +61,9 @@ struct dp_verify_opts {
 	/* Verification time, seconds since the epoch; now_set == 0: time(). */
 	int64_t now;
 	int now_set;
-	int allow_debug;
+	int allow_debug;		/* same as td_allow DP_TD_ALLOW_DEBUG */
+	/* TD attribute rules relaxed (DP_TD_ALLOW_*); 0: all enforced. */
+	unsigned int td_allow;
 	/* Optional expected values (NULL = not checked). */
 	const uint8_t *expect_mrtd;		/* 48 */
 	const uint8_t *expect_rtmr[4];		/* 48 each */
@@ -77,6 +92,7 @@ struct dp_verdict {
 
 	int64_t now;			/* verification time used */
 	int collateral_used;
+	unsigned int td_allow;		/* TD attribute rules relaxed */
 
 	/* TCB: "Unknown" without collateral (or when not reached). */
 	char tcb_status[DP_STATUS_LEN];

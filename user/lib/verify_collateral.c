@@ -133,54 +133,116 @@ static X509 *intern_find(const struct dp_intern *t, const unsigned char *der,
 	return NULL;
 }
 
+static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char pem_end[] = "-----END CERTIFICATE-----";
+
+static int pem_space(uint8_t c)
+{
+	return c == '\n' || c == '\r' || c == ' ' || c == '\t';
+}
+
+/* One certificate from the PEM block buf[0, len), or NULL. */
+static X509 *pem_block(const uint8_t *buf, size_t len,
+		       const struct dp_intern *known)
+{
+	BIO *bio = BIO_new_mem_buf(buf, (int)len);
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	X509 *x = NULL;
+	long dlen;
+
+	if (bio && PEM_read_bio(bio, &name, &header, &data, &dlen) == 1 &&
+	    !strcmp(name, PEM_STRING_X509) && !header[0] &&
+	    BIO_pending(bio) == 0) {
+		x = intern_find(known, data, dlen);
+		if (!x) {
+			const unsigned char *p = data;
+
+			x = d2i_X509(NULL, &p, dlen);
+			if (x && p != data + dlen) {
+				X509_free(x);
+				x = NULL;
+			}
+		}
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(data);
+	BIO_free(bio);
+	ERR_clear_error();
+	return x;
+}
+
+/*
+ * The chain is nothing but certificate blocks separated by white space:
+ * "-----BEGIN CERTIFICATE-----", base64, "-----END CERTIFICATE-----".
+ * We frame the blocks ourselves and reject anything else, since
+ * OpenSSL's PEM reader skips lines it does not recognise (a damaged
+ * BEGIN line would drop that certificate and check the chain without
+ * it) and stops quietly at a block it cannot finish (a truncated root
+ * would be dropped).  OpenSSL decodes each block.
+ */
 STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
 			     const struct dp_intern *known, char *err,
 			     size_t errlen)
 {
 	STACK_OF(X509) *sk;
-	BIO *bio;
-	char *name = NULL, *header = NULL;
-	unsigned char *data = NULL;
-	long dlen;
-	size_t end = len;
+	size_t end = len, p = 0;
 
-	while (end > 0 && (buf[end - 1] == 0 || buf[end - 1] == '\n' ||
-			   buf[end - 1] == '\r' || buf[end - 1] == ' '))
+	while (end > 0 && (buf[end - 1] == 0 || pem_space(buf[end - 1])))
 		end--;
 	if (end == 0 || end > INT_MAX) {
 		dp_fmt_err(err, errlen, "empty or oversized PEM certificate chain");
 		return NULL;
 	}
-	bio = BIO_new_mem_buf(buf, (int)end);
 	sk = sk_X509_new_null();
-	if (!bio || !sk) {
+	if (!sk) {
 		dp_fmt_err(err, errlen, "out of memory");
-		goto fail;
+		return NULL;
 	}
-	while (PEM_read_bio(bio, &name, &header, &data, &dlen) == 1) {
-		X509 *x = NULL;
+	for (;;) {
+		const uint8_t *e, *nb;
+		size_t blk_end;
+		int nblk = sk_X509_num(sk) + 1;
+		X509 *x;
 
-		if (!strcmp(name, PEM_STRING_X509)) {
-			x = intern_find(known, data, dlen);
-			if (!x) {
-				const unsigned char *p = data;
-
-				x = d2i_X509(NULL, &p, dlen);
-				if (x && p != data + dlen) {
-					X509_free(x);
-					x = NULL;
-				}
-			}
+		while (p < end && pem_space(buf[p]))
+			p++;
+		if (p == end)
+			break;
+		if (nblk > 8) {
+			dp_fmt_err(err, errlen, "more than 8 certificates in PEM chain");
+			goto fail;
 		}
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(data);
-		name = header = NULL;
-		data = NULL;
+		if (end - p < sizeof(pem_begin) - 1 ||
+		    memcmp(buf + p, pem_begin, sizeof(pem_begin) - 1) ||
+		    (end - p > sizeof(pem_begin) - 1 &&
+		     !pem_space(buf[p + sizeof(pem_begin) - 1]))) {
+			dp_fmt_err(err, errlen,
+			       "PEM block %d: no \"%s\" line at byte %zu (junk or a damaged header)",
+			       nblk, pem_begin, p);
+			goto fail;
+		}
+		e = memmem(buf + p, end - p, pem_end, sizeof(pem_end) - 1);
+		nb = memmem(buf + p + 1, end - p - 1, "-----BEGIN", 10);
+		if (!e || (nb && nb < e)) {
+			dp_fmt_err(err, errlen,
+			       "PEM block %d (byte %zu) is truncated: no \"%s\" line",
+			       nblk, p, pem_end);
+			goto fail;
+		}
+		blk_end = (size_t)(e - buf) + sizeof(pem_end) - 1;
+		if (blk_end < end && !pem_space(buf[blk_end])) {
+			dp_fmt_err(err, errlen,
+			       "PEM block %d: damaged \"%s\" line", nblk,
+			       pem_end);
+			goto fail;
+		}
+		x = pem_block(buf + p, blk_end - p, known);
 		if (!x) {
 			dp_fmt_err(err, errlen,
 			       "PEM block %d is not a well-formed certificate",
-			       sk_X509_num(sk) + 1);
+			       nblk);
 			goto fail;
 		}
 		if (!sk_X509_push(sk, x)) {
@@ -188,22 +250,15 @@ STACK_OF(X509) *dp_pem_chain(const uint8_t *buf, size_t len,
 			dp_fmt_err(err, errlen, "out of memory");
 			goto fail;
 		}
-		if (sk_X509_num(sk) > 8) {
-			dp_fmt_err(err, errlen, "more than 8 certificates in PEM chain");
-			goto fail;
-		}
+		p = blk_end;
 	}
-	ERR_clear_error();
 	if (sk_X509_num(sk) == 0) {
 		dp_fmt_err(err, errlen, "no certificate in PEM chain");
 		goto fail;
 	}
-	BIO_free(bio);
 	return sk;
 fail:
-	ERR_clear_error();
 	sk_X509_pop_free(sk, X509_free);
-	BIO_free(bio);
 	return NULL;
 }
 
@@ -345,6 +400,8 @@ void dp_collateral_free(struct dp_collateral *c)
 		return;
 	for (i = 0; i < DP_PCK_CACHE; i++)
 		X509_free(c->pck[i].leaf);
+	if (c->lock_ok)
+		pthread_mutex_destroy(&c->lock);
 	dp_intern_free(&c->known);
 	json_object_put(c->tcb_info);
 	json_object_put(c->qe_id);
@@ -377,6 +434,12 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 		dp_fmt_err(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (pthread_mutex_init(&c->lock, NULL)) {
+		dp_fmt_err(err, errlen, "cannot create a mutex");
+		free(c);
+		return NULL;
+	}
+	c->lock_ok = 1;
 	if (dp_intel_root())
 		dp_intern_add(&c->known, dp_intel_root(), dp_intel_sgx_root_ca_der,
 			      (int)dp_intel_sgx_root_ca_der_len);

@@ -3,6 +3,8 @@
 #ifndef DSTACK_POD_VERIFY_INT_H
 #define DSTACK_POD_VERIFY_INT_H
 
+#include <pthread.h>
+
 #include <json-c/json.h>
 #include <openssl/x509.h>
 
@@ -78,6 +80,14 @@ struct dp_collateral {
 
 	struct dp_pck_cache pck[DP_PCK_CACHE];
 	unsigned int pck_next;
+
+	/*
+	 * Guards the two caches above (cache_* and pck[]), the only parts
+	 * verification writes; everything else is read-only once loaded,
+	 * so threads may verify against one collateral object at once.
+	 */
+	pthread_mutex_t lock;
+	int lock_ok;
 };
 
 /*

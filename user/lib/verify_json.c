@@ -89,6 +89,23 @@ void *dp_verdict_to_json(const struct dp_verdict *v)
 		json_object_object_add(c, "qe", json_object_new_string(v->qe_status));
 	}
 	json_object_object_add(o, "tcb_components", c);
+	c = json_object_new_object();
+	if (c) {
+		static const struct {
+			const char *key;
+			unsigned int bit;
+		} rules[] = {
+			{ "allow_debug", DP_TD_ALLOW_DEBUG },
+			{ "allow_reserved_attributes", DP_TD_ALLOW_RESERVED },
+			{ "allow_sept_ve", DP_TD_ALLOW_SEPT_VE },
+			{ "allow_service_td", DP_TD_ALLOW_SERVICE_TD },
+		};
+
+		for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+			json_object_object_add(c, rules[i].key,
+					       json_object_new_boolean(!!(v->td_allow & rules[i].bit)));
+	}
+	json_object_object_add(o, "td_policy", c);
 
 	a = json_object_new_array();
 	for (i = 0; a && i < v->nchecks; i++) {

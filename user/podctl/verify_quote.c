@@ -6,12 +6,16 @@
  *   0 verified, 1 verification failed, 2 usage error,
  *   4 an input file (quote, collateral, root) cannot be read or loaded.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/pem.h>
@@ -27,34 +31,44 @@ static void vq_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dstack-podctl verify-quote QUOTE [--collateral FILE] [--root FILE]\n"
-		"           [--now RFC3339] [--allow-debug] [--expect-mrtd HEX]\n"
+		"           [--now RFC3339] [--allow-debug] [--allow-sept-ve]\n"
+		"           [--allow-reserved-td-attributes] [--allow-service-td]\n"
+		"           [--allow-any-td-attributes] [--expect-mrtd HEX]\n"
 		"           [--expect-rtmr N=HEX] [--expect-mrconfigid HEX]\n"
 		"           [--expect-mrowner HEX] [--expect-report-data HEX] [--json]\n"
+		"       dstack-podctl verify-quote --batch DIR|- [--jobs N] [same options]\n"
 		"QUOTE is a binary quote file, or '-' for stdin.\n"
+		"--batch verifies every file of DIR (or each path listed on stdin) with\n"
+		"one collateral object on N threads (default: every core), printing one\n"
+		"JSON verdict per line in input order.\n"
 		"exit: 0 verified, 1 verification failed, 2 usage, 4 unreadable input\n");
 }
 
-static int read_file(const char *path, uint8_t **out, size_t *len)
+/* Read a whole file ('-': stdin); -1 with a reason in err. */
+static int read_file_err(const char *path, uint8_t **out, size_t *len,
+			 char *err, size_t errlen)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	uint8_t *buf = NULL, *nb;
 	size_t cap = 0, n = 0, r;
 
 	if (!f) {
-		fprintf(stderr, "verify-quote: %s: %s\n", path, strerror(errno));
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	for (;;) {
 		if (n == cap) {
 			if (cap >= VQ_MAX_FILE) {
-				fprintf(stderr, "verify-quote: %s: larger than %u bytes\n",
-					path, VQ_MAX_FILE);
+				snprintf(err, errlen, "%s: larger than %u bytes",
+					 path, VQ_MAX_FILE);
 				goto fail;
 			}
 			cap = cap ? cap * 2 : 8192;
 			nb = realloc(buf, cap);
-			if (!nb)
+			if (!nb) {
+				snprintf(err, errlen, "%s: out of memory", path);
 				goto fail;
+			}
 			buf = nb;
 		}
 		r = fread(buf + n, 1, cap - n, f);
@@ -63,7 +77,7 @@ static int read_file(const char *path, uint8_t **out, size_t *len)
 			break;
 	}
 	if (ferror(f)) {
-		fprintf(stderr, "verify-quote: %s: read error\n", path);
+		snprintf(err, errlen, "%s: read error", path);
 		goto fail;
 	}
 	if (f != stdin)
@@ -76,6 +90,17 @@ fail:
 		fclose(f);
 	free(buf);
 	return -1;
+}
+
+static int read_file(const char *path, uint8_t **out, size_t *len)
+{
+	char err[PATH_MAX + 64];
+
+	if (read_file_err(path, out, len, err, sizeof(err))) {
+		fprintf(stderr, "verify-quote: %s\n", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* A PEM root is converted to DER; anything else is left as it is. */
@@ -125,6 +150,11 @@ static void print_text(const struct dp_verdict *v)
 	for (i = 0; i < v->nchecks; i++)
 		printf("%-34s %s  %s\n", v->checks[i].name,
 		       v->checks[i].ok ? "ok  " : "FAIL", v->checks[i].reason);
+	printf("td_policy: DEBUG %s, reserved bits %s, SEPT_VE_DISABLE %s, service TD %s\n",
+	       v->td_allow & DP_TD_ALLOW_DEBUG ? "allowed" : "rejected",
+	       v->td_allow & DP_TD_ALLOW_RESERVED ? "allowed" : "rejected",
+	       v->td_allow & DP_TD_ALLOW_SEPT_VE ? "optional" : "required",
+	       v->td_allow & DP_TD_ALLOW_SERVICE_TD ? "allowed" : "rejected");
 	printf("tcb_status: %s", v->tcb_status);
 	for (i = 0; i < v->nadvisories; i++)
 		printf("%s%s", i ? "," : " advisories: ", v->advisories[i]);
@@ -148,26 +178,282 @@ static void print_text(const struct dp_verdict *v)
 		printf("VERIFIED\n");
 }
 
+/* ---- --batch: many quotes, one collateral object, every core --------- */
+
+#define VB_MAX_QUOTES	(1u << 20)
+#define VB_MAX_JOBS	256
+
+struct vb_item {
+	char *path;
+	char *line;		/* the verdict as one line of JSON */
+	int rc;			/* PODCTL_EXIT_OK, _FAIL or VQ_EXIT_INPUT */
+	int done;
+};
+
+struct vb {
+	struct vb_item *items;
+	size_t n, next;
+	const struct dp_verify_opts *o;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+};
+
+static int vb_add(struct vb *b, size_t *cap, const char *path)
+{
+	struct vb_item *ni;
+
+	if (b->n >= VB_MAX_QUOTES) {
+		fprintf(stderr, "verify-quote: more than %u quotes\n", VB_MAX_QUOTES);
+		return -1;
+	}
+	if (b->n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		ni = realloc(b->items, *cap * sizeof(*ni));
+		if (!ni)
+			return -1;
+		b->items = ni;
+	}
+	memset(&b->items[b->n], 0, sizeof(b->items[0]));
+	b->items[b->n].path = strdup(path);
+	if (!b->items[b->n].path)
+		return -1;
+	b->n++;
+	return 0;
+}
+
+static int vb_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct vb_item *)a)->path,
+		      ((const struct vb_item *)b)->path);
+}
+
+/* The regular files of dir (names not starting with '.'), by name. */
+static int vb_list_dir(struct vb *b, const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t cap = 0;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!d) {
+		fprintf(stderr, "verify-quote: %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+		    (int)sizeof(path)) {
+			fprintf(stderr, "verify-quote: %s/%s: path too long\n",
+				dir, e->d_name);
+			closedir(d);
+			return -1;
+		}
+		if (stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		if (vb_add(b, &cap, path)) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	if (b->n)
+		qsort(b->items, b->n, sizeof(b->items[0]), vb_cmp);
+	return 0;
+}
+
+/* One path per line on stdin (blank lines skipped), in that order. */
+static int vb_list_stdin(struct vb *b)
+{
+	char *line = NULL;
+	size_t lcap = 0, cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	while ((n = getline(&line, &lcap, stdin)) >= 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		if (vb_add(b, &cap, line)) {
+			rc = -1;
+			break;
+		}
+	}
+	free(line);
+	return rc;
+}
+
+static void vb_one(struct vb *b, struct vb_item *it, struct dp_verdict *v)
+{
+	char err[PATH_MAX + 64];
+	json_object *j = NULL;
+	uint8_t *q = NULL;
+	size_t len;
+
+	if (!v) {
+		snprintf(err, sizeof(err), "out of memory");
+		it->rc = PODCTL_EXIT_FAIL;
+	} else if (read_file_err(it->path, &q, &len, err, sizeof(err))) {
+		it->rc = VQ_EXIT_INPUT;
+	} else {
+		it->rc = dp_verify_quote(q, len, b->o, v) == DP_VERIFY_OK ?
+			 PODCTL_EXIT_OK : PODCTL_EXIT_FAIL;
+		j = dp_verdict_to_json(v);
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	if (!j) {
+		j = json_object_new_object();
+		if (j) {
+			json_object_object_add(j, "verified",
+					       json_object_new_boolean(0));
+			json_object_object_add(j, "error",
+					       json_object_new_string(err));
+		}
+	}
+	if (j) {
+		json_object_object_add(j, "file", json_object_new_string(it->path));
+		it->line = strdup(json_object_to_json_string_ext(j,
+				JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	}
+	if (!it->line && it->rc == PODCTL_EXIT_OK)
+		it->rc = PODCTL_EXIT_FAIL;
+	json_object_put(j);
+	free(q);
+}
+
+static void *vb_worker(void *p)
+{
+	struct vb *b = p;
+	struct dp_verdict *v = malloc(sizeof(*v));
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&b->lock);
+		i = b->next < b->n ? b->next++ : b->n;
+		pthread_mutex_unlock(&b->lock);
+		if (i >= b->n)
+			break;
+		vb_one(b, &b->items[i], v);
+		pthread_mutex_lock(&b->lock);
+		b->items[i].done = 1;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->lock);
+	}
+	free(v);
+	return NULL;
+}
+
+/*
+ * Verify every quote of src (a directory, or "-": a list of paths on
+ * stdin) with the options o (one collateral object for all), on jobs
+ * threads; print one JSON verdict per line, in input order.
+ */
+static int vq_batch(const char *src, long jobs,
+		    const struct dp_verify_opts *o)
+{
+	struct vb b = { 0 };
+	pthread_t th[VB_MAX_JOBS];
+	size_t i, nth = 0, nok = 0, nfail = 0, nin = 0;
+	int rc = VQ_EXIT_INPUT;
+
+	b.o = o;
+	if (pthread_mutex_init(&b.lock, NULL))
+		return VQ_EXIT_INPUT;
+	if (pthread_cond_init(&b.cv, NULL)) {
+		pthread_mutex_destroy(&b.lock);
+		return VQ_EXIT_INPUT;
+	}
+	if (strcmp(src, "-") ? vb_list_dir(&b, src) : vb_list_stdin(&b))
+		goto out;
+	if (b.n == 0) {
+		fprintf(stderr, "verify-quote: no quotes in %s\n",
+			strcmp(src, "-") ? src : "the list on stdin");
+		goto out;
+	}
+	if (jobs <= 0) {
+		jobs = sysconf(_SC_NPROCESSORS_ONLN);
+		if (jobs < 1)
+			jobs = 1;
+	}
+	if (jobs > VB_MAX_JOBS)
+		jobs = VB_MAX_JOBS;
+	if ((size_t)jobs > b.n)
+		jobs = (long)b.n;
+	for (nth = 0; nth < (size_t)jobs; nth++)
+		if (pthread_create(&th[nth], NULL, vb_worker, &b))
+			break;
+	if (nth == 0) {
+		fprintf(stderr, "verify-quote: cannot start a thread\n");
+		goto out;
+	}
+	for (i = 0; i < b.n; i++) {
+		struct vb_item *it = &b.items[i];
+
+		pthread_mutex_lock(&b.lock);
+		while (!it->done)
+			pthread_cond_wait(&b.cv, &b.lock);
+		pthread_mutex_unlock(&b.lock);
+		if (it->line)
+			printf("%s\n", it->line);
+		else
+			printf("{\"verified\":false,\"error\":\"out of memory\"}\n");
+		free(it->line);
+		it->line = NULL;
+		if (it->rc == PODCTL_EXIT_OK)
+			nok++;
+		else if (it->rc == VQ_EXIT_INPUT)
+			nin++;
+		else
+			nfail++;
+	}
+	fflush(stdout);
+	fprintf(stderr,
+		"verify-quote: %zu quotes: %zu verified, %zu failed, %zu unreadable (%zu threads)\n",
+		b.n, nok, nfail, nin, nth);
+	rc = nin ? VQ_EXIT_INPUT : nfail ? PODCTL_EXIT_FAIL : PODCTL_EXIT_OK;
+out:
+	for (i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < b.n; i++) {
+		free(b.items[i].path);
+		free(b.items[i].line);
+	}
+	free(b.items);
+	pthread_cond_destroy(&b.cv);
+	pthread_mutex_destroy(&b.lock);
+	return rc;
+}
+
 int cmd_verify_quote(int argc, char **argv)
 {
-	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_MRTD, O_RTMR, O_CFG,
-	       O_OWNER, O_RD, O_JSON, O_HELP };
+	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_SEPT, O_RESV, O_SVC,
+	       O_ANYTD, O_MRTD, O_RTMR, O_CFG, O_OWNER, O_RD, O_JSON, O_BATCH,
+	       O_JOBS, O_HELP };
 	static const struct option lopts[] = {
 		{ "collateral", required_argument, NULL, O_COLL },
 		{ "root", required_argument, NULL, O_ROOT },
 		{ "now", required_argument, NULL, O_NOW },
 		{ "allow-debug", no_argument, NULL, O_DEBUG },
+		{ "allow-sept-ve", no_argument, NULL, O_SEPT },
+		{ "allow-reserved-td-attributes", no_argument, NULL, O_RESV },
+		{ "allow-service-td", no_argument, NULL, O_SVC },
+		{ "allow-any-td-attributes", no_argument, NULL, O_ANYTD },
 		{ "expect-mrtd", required_argument, NULL, O_MRTD },
 		{ "expect-rtmr", required_argument, NULL, O_RTMR },
 		{ "expect-mrconfigid", required_argument, NULL, O_CFG },
 		{ "expect-mrowner", required_argument, NULL, O_OWNER },
 		{ "expect-report-data", required_argument, NULL, O_RD },
 		{ "json", no_argument, NULL, O_JSON },
+		{ "batch", required_argument, NULL, O_BATCH },
+		{ "jobs", required_argument, NULL, O_JOBS },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t mrtd[48], rtmr[4][48], cfg[48], owner[48], rd[64];
-	const char *coll_path = NULL, *root_path = NULL;
+	const char *coll_path = NULL, *root_path = NULL, *batch = NULL;
+	long jobs = 0;
 	struct dp_verify_opts o;
 	struct dp_verdict *v = NULL;
 	uint8_t *quote = NULL, *root = NULL;
@@ -194,7 +480,19 @@ int cmd_verify_quote(int argc, char **argv)
 			o.now_set = 1;
 			break;
 		case O_DEBUG:
-			o.allow_debug = 1;
+			o.td_allow |= DP_TD_ALLOW_DEBUG;
+			break;
+		case O_SEPT:
+			o.td_allow |= DP_TD_ALLOW_SEPT_VE;
+			break;
+		case O_RESV:
+			o.td_allow |= DP_TD_ALLOW_RESERVED;
+			break;
+		case O_SVC:
+			o.td_allow |= DP_TD_ALLOW_SERVICE_TD;
+			break;
+		case O_ANYTD:
+			o.td_allow |= DP_TD_ALLOW_ALL;
 			break;
 		case O_MRTD:
 			if (hex_arg("--expect-mrtd", optarg, mrtd, 48))
@@ -231,6 +529,22 @@ int cmd_verify_quote(int argc, char **argv)
 		case O_JSON:
 			json = 1;
 			break;
+		case O_BATCH:
+			batch = optarg;
+			break;
+		case O_JOBS: {
+			char *end;
+
+			errno = 0;
+			jobs = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || jobs < 1 ||
+			    jobs > VB_MAX_JOBS) {
+				fprintf(stderr, "verify-quote: --jobs wants 1..%d\n",
+					VB_MAX_JOBS);
+				return PODCTL_EXIT_USAGE;
+			}
+			break;
+		}
 		case O_HELP:
 			vq_usage(stdout);
 			return PODCTL_EXIT_OK;
@@ -241,13 +555,13 @@ int cmd_verify_quote(int argc, char **argv)
 			return PODCTL_EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1) {
+	if (argc - optind != (batch ? 0 : 1) || (jobs && !batch)) {
 		vq_usage(stderr);
 		return PODCTL_EXIT_USAGE;
 	}
 
 	rc = VQ_EXIT_INPUT;
-	if (read_file(argv[optind], &quote, &qlen))
+	if (!batch && read_file(argv[optind], &quote, &qlen))
 		goto out;
 	if (root_path) {
 		if (read_file(root_path, &root, &rlen))
@@ -266,6 +580,11 @@ int cmd_verify_quote(int argc, char **argv)
 			fprintf(stderr, "verify-quote: %s\n", err);
 			goto out;
 		}
+	}
+	if (batch) {
+		(void)json;	/* batch verdicts are always JSON */
+		rc = vq_batch(batch, jobs, &o);
+		goto out;
 	}
 	v = malloc(sizeof(*v));
 	if (!v)

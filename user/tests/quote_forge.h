@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Test helpers for the quote verifier: read the real evidence in
- * ../shared/testdata/tdx (or $DSTACK_POD_TESTDATA), and forge quotes and
+ * user/tests/data/tdx (or $DSTACK_POD_TESTDATA), and forge quotes and
  * collateral under a throw-away CA made with OpenSSL, so tests can check
  * chains to other roots, revoked PCK certificates, v5 quotes and policy.
  */
@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "quote.h"
+#include "testdata.h"
 #include "verify.h"
 
 #define TD_QUOTE_V4	"dcap-qvl-tdx-quote-v4.bin"
@@ -35,15 +36,13 @@
 
 static inline const char *td_dir(void)
 {
-	const char *d = getenv("DSTACK_POD_TESTDATA");
-
-	return d && *d ? d : "../shared/testdata/tdx";
+	return test_data_dir("DSTACK_POD_TESTDATA", "tdx");
 }
 
 /* Read a test data file; exits the test on failure (data must exist). */
 static inline uint8_t *td_read(const char *name, size_t *len)
 {
-	char path[1024];
+	char path[PATH_MAX + 256];
 	FILE *f;
 	uint8_t *buf;
 	long n;
@@ -443,6 +442,21 @@ static inline char *fg_collateral(struct forge *f, const char *real_json,
 	json_object_put(out);
 	json_object_put(in);
 	return res;
+}
+
+/* The name and reason of a verdict's first failed check. */
+static inline const char *failed(const struct dp_verdict *v)
+{
+	const struct dp_check *c = dp_verdict_failure(v);
+
+	return c ? c->name : "(none)";
+}
+
+static inline const char *reason(const struct dp_verdict *v)
+{
+	const struct dp_check *c = dp_verdict_failure(v);
+
+	return c ? c->reason : "";
 }
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,18 +15,17 @@
 
 #include "dstackpod.h"
 #include "tap.h"
+#include "testdata.h"
 
 static const char *testdata(void)
 {
-	const char *d = getenv("DSTACK_POD_TESTDATA");
-
-	return d ? d : "../shared/testdata/tdx";
+	return test_data_dir("DSTACK_POD_TESTDATA", "tdx");
 }
 
 /* Replay dstack's own RTMR3 events with our digest rule: must hit its quote. */
 static void test_dstack_replay(void)
 {
-	char path[512];
+	char path[PATH_MAX + 64];
 	json_object *root, *q, *evs, *jl;
 	uint8_t mr[48] = { 0 }, d[48], quote_rtmr3[48], payload[4096];
 	size_t i, n, qlen, plen, count = 0;

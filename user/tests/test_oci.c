@@ -20,6 +20,7 @@
 #include "dstackpod.h"
 #include "oci.h"
 #include "tap.h"
+#include "testdata.h"
 #include "../podctl/descriptor.c"
 #include "capture.h"
 
@@ -29,28 +30,11 @@
 #define SB_CO	"8c1f2e3d4a5b6c7d8e9fa0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1"
 #define CT_CO	"e1d2c3b4a5968778695a4b3c2d1e0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8"
 
-static char datadir[PATH_MAX];
+static const char *datadir;
 
 static void find_datadir(void)
 {
-	const char *e = getenv("DSTACK_POD_OCI_TESTDATA");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (e) {
-		snprintf(datadir, sizeof(datadir), "%s", e);
-		return;
-	}
-	snprintf(datadir, sizeof(datadir), "user/tests/data/oci");
-	if (!access(datadir, R_OK))
-		return;
-	/* build/tests/test_oci -> ../../user/tests/data/oci */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		snprintf(datadir, sizeof(datadir), "%.*s/../../user/tests/data/oci",
-			 (int)(strrchr(exe, '/') - exe), exe);
-	}
+	datadir = test_data_dir("DSTACK_POD_OCI_TESTDATA", "oci");
 }
 
 static char *slurp(const char *name, size_t *len)

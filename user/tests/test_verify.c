@@ -8,19 +8,7 @@
 #include "tap.h"
 #include "quote_forge.h"
 
-static const char *failed(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->name : "(none)";
-}
-
-static const char *reason(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->reason : "";
-}
+#include <pthread.h>
 
 /* Verify and expect failure at check `want` (NULL: expect success). */
 static int expect_fail(const uint8_t *q, size_t len,
@@ -607,12 +595,13 @@ static void test_bad_collateral(const uint8_t *q, size_t len,
 		free(s);
 	}
 
-	/* TCB info issuer chain replaced by the PCK CRL issuer (wrong signer) */
+	/* TCB info issuer chain replaced by the PCK CRL issuer (wrong
+	 * signer, and a CA where an end entity belongs) */
 	c = edited(real_col, "tcb_info_issuer_chain", get(o, "pck_crl_issuer_chain"),
 		   err, sizeof(err));
 	opt.collateral = c;
-	expect_fail(q, len, &opt, "collateral.tcb_info.signature",
-		    "TCB info checked against another Intel certificate");
+	expect_fail(q, len, &opt, "collateral.tcb_info.chain",
+		    "TCB info checked against the Platform CA certificate");
 	dp_collateral_free(c);
 
 	/* TCB signing chain from a fake root */
@@ -684,6 +673,65 @@ static void test_time(void)
 	       "incomplete RFC 3339 rejected");
 }
 
+/* Threads sharing one collateral object: every verdict as alone. */
+struct thr_arg {
+	const uint8_t *q, *bad;
+	size_t len;
+	struct dp_collateral *col;
+	int wrong;
+};
+
+static void *thr_main(void *p)
+{
+	struct thr_arg *a = p;
+	struct dp_verify_opts o = { 0 };
+	struct dp_verdict *v = malloc(sizeof(*v));
+	int i;
+
+	o.collateral = a->col;
+	o.now = TD_GOOD_TIME;
+	o.now_set = 1;
+	for (i = 0; v && i < 40; i++) {
+		int bad = i % 3 == 2;
+		int rc = dp_verify_quote(bad ? a->bad : a->q, a->len, &o, v);
+
+		if (bad ? rc != DP_VERIFY_FAIL || strcmp(failed(v), "quote.signature") :
+			  rc != DP_VERIFY_OK || strcmp(v->tcb_status, "UpToDate"))
+			a->wrong++;
+	}
+	free(v);
+	return NULL;
+}
+
+static void test_threads(const uint8_t *q, size_t len, const char *real_col)
+{
+	struct dp_collateral *col = dp_collateral_load(real_col, strlen(real_col),
+						       NULL, 0);
+	uint8_t *bad = malloc(len);
+	struct thr_arg a[4];
+	pthread_t t[4];
+	int i, wrong = 0, started = 0;
+
+	memcpy(bad, q, len);
+	bad[184] ^= 1;	/* MRTD */
+	for (i = 0; i < 4; i++) {
+		a[i] = (struct thr_arg){ q, bad, len, col, 0 };
+		if (!pthread_create(&t[i], NULL, thr_main, &a[i]))
+			started++;
+		else
+			break;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		wrong += a[i].wrong;
+	}
+	tap_ok(started == 4 && wrong == 0,
+	       "4 threads x 40 verifications on one collateral object: %d wrong verdicts",
+	       wrong);
+	dp_collateral_free(col);
+	free(bad);
+}
+
 int main(void)
 {
 	uint8_t *v4, *ds, *js;
@@ -719,6 +767,7 @@ int main(void)
 	test_forged(v4, v4l, colj);
 	test_bad_collateral(v4, v4l, colj);
 	test_policy(v4, v4l);
+	test_threads(v4, v4l, colj);
 	expect_fail(v4, 100, NULL, "quote.parse", "truncated quote");
 
 	dp_collateral_free(col);
