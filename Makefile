@@ -4,6 +4,8 @@
 #
 #   make            kernel modules (kmod/*.ko) and userspace (build/)
 #   make check      host unit tests + VM selftests, ends with "N passed, M failed"
+#   make check-debug  every VM suite on a KASAN/lockdep/kmemleak debug kernel
+#   make debug-kernel build that kernel and the modules against it
 #   make demo       boot the test VM and walk through a node's life
 #   make lint       checkpatch --strict and sparse on kmod/
 #   make bench      benchmarks (ratios measured side by side)
@@ -60,6 +62,7 @@ HOOK := $(B)/bin/dstack-pod-hook
 PROGS := $(PODCTL) $(HOOK)
 
 .PHONY: all modules user selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare install
+.PHONY: check-debug debug-kernel
 .DEFAULT_GOAL := all
 
 all: modules user
@@ -131,6 +134,17 @@ check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 	@./scripts/run-tests all $(UNIT_BINS)
+
+# The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
+# cached under build/debug-kernel/, and kmod/ built against it.
+debug-kernel: deps
+	@./selftests/vm/debug-kernel
+
+# Every VM suite on the debug kernel, twice (preempt=voluntary, =full).
+check-debug: deps
+	@$(MAKE) --no-print-directory user selftests-build
+	@KDIR=$(KDIR) ./selftests/vm/prepare
+	@./scripts/check-debug
 
 demo: deps
 	@$(MAKE) --no-print-directory all
