@@ -38,6 +38,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -167,8 +168,11 @@ enum {
 	CG_TOP = CG_NESTED0 + 4,
 	CG_ROOT,
 	CG_BINDER_CHILD,
+	CG_V1A, CG_V1B,		/* a named cgroup v1 hierarchy */
 	NCG,
 };
+
+#define CGV1		"/tmp/kfuzz-v1"
 
 static void cg_path(unsigned int i, char *buf, size_t size)
 {
@@ -185,8 +189,10 @@ static void cg_path(unsigned int i, char *buf, size_t size)
 		snprintf(buf, size, CGTOP);
 	else if (i == CG_ROOT)
 		snprintf(buf, size, CGROOT);
-	else
+	else if (i == CG_BINDER_CHILD)
 		snprintf(buf, size, CGTOP "/binder/b");
+	else
+		snprintf(buf, size, CGV1 "/%c", i == CG_V1A ? 'a' : 'b');
 }
 
 static int cg_open(unsigned int i, int flags)
@@ -222,7 +228,7 @@ static int cg_move(unsigned int i, pid_t pid)
 /* Move every process of cgroup @i to the node cgroup. */
 static void cg_evacuate(unsigned int i)
 {
-	char p[160];
+	char p[160], s[24];
 	FILE *f;
 	int pid;
 
@@ -231,8 +237,14 @@ static void cg_evacuate(unsigned int i)
 	f = fopen(p, "re");
 	if (!f)
 		return;
-	while (fscanf(f, "%d", &pid) == 1)
-		cg_move(CG_NODE, pid);
+	while (fscanf(f, "%d", &pid) == 1) {
+		if (i < CG_V1A) {
+			cg_move(CG_NODE, pid);
+			continue;
+		}
+		snprintf(s, sizeof(s), "%d", pid);
+		write_str(CGV1 "/cgroup.procs", s, strlen(s));
+	}
 	fclose(f);
 }
 
@@ -1037,7 +1049,9 @@ static int exec_nl(struct nlctx *nc, const struct kf_op *op)
 
 enum kf_cg_sub {
 	CGOP_MKDIR, CGOP_RMDIR, CGOP_EVAC_RMDIR, CGOP_MOVE_SELF, CGOP_MOVE_OTHER,
-	CGOP_CACHE_FD, CGOP_FORK_ATTEST, CGOP_NSUB,
+	CGOP_CACHE_FD, CGOP_FORK_ATTEST,
+	CGOP_V1_CHURN,	/* cgroup v1 mkdir+rmdir: ids that collide with v2 ones */
+	CGOP_NSUB,
 };
 
 static void gen_cg(struct kf_op *op)
@@ -1381,9 +1395,13 @@ static int exec_ioctl(struct kf_op *op, bool compat, unsigned int *fresh32)
 		 * A resource that cannot be had (the cgroup is gone) must not
 		 * turn into -1, "no binder" for the fuse: a closed fd instead.
 		 */
-		if (fd < 0 && op->res[0] != KF_R_MINUS1)
+		bool closed = op->res[0] == KF_R_CLOSED;
+
+		if (fd < 0 && op->res[0] != KF_R_MINUS1) {
 			fd = resolve_fd(KF_R_CLOSED, 0);
-		if (compat && op->res[0] == KF_R_CLOSED)
+			closed = true;
+		}
+		if (compat && closed)
 			fd = 999;	/* not open in the helper either */
 		memcpy(arg + ff->off, &fd, 4);
 		if (fd >= 0 && fd != 999)
@@ -1504,12 +1522,12 @@ static int exec_cg(const struct kf_op *op)
 		r = mkdir(p, 0755);
 		break;
 	case CGOP_RMDIR:
-		if (k == CG_BINDER || k == CG_NODE || k >= CG_TOP)
+		if (k == CG_BINDER || k == CG_NODE || (k >= CG_TOP && k < CG_V1A))
 			return 0;
 		r = rmdir(p);
 		break;
 	case CGOP_EVAC_RMDIR:
-		if (k == CG_BINDER || k == CG_NODE || k >= CG_TOP)
+		if (k == CG_BINDER || k == CG_NODE || (k >= CG_TOP && k < CG_V1A))
 			return 0;
 		if (k >= CG_POD0 && k < CG_POD0 + 4) {
 			char c[160];
@@ -1539,6 +1557,13 @@ static int exec_cg(const struct kf_op *op)
 			close(W.cached[k]);
 		W.cached[k] = cg_open(k, O_RDONLY | O_DIRECTORY);
 		r = W.cached[k] < 0 ? -1 : 0;
+		break;
+	case CGOP_V1_CHURN:
+		for (unsigned int j = 0; j < 1 + op->cg[1] % 16u; j++) {
+			snprintf(p, sizeof(p), CGV1 "/churn%u-%u", W.id, j);
+			if (!mkdir(p, 0755))
+				rmdir(p);
+		}
 		break;
 	case CGOP_FORK_ATTEST:
 		/* A short-lived process in this cgroup: attest, log, exit. */
@@ -1571,7 +1596,7 @@ static int exec_file(const struct kf_op *op)
 {
 	const struct kfile *f = &files[op->sub % NFILES];
 	static char buf[1 << 16];
-	int fd, r;
+	int fd, r, e;
 
 	if (op->arglen && f->writable) {
 		if (!fuse_allowed() && op->sub == 0)
@@ -1580,9 +1605,24 @@ static int exec_file(const struct kf_op *op)
 		if (fd < 0)
 			return -1;
 		r = (int)write(fd, op->arg, op->arglen);
+		e = errno;
 		close(fd);
 		if (r >= 0 && op->sub == 0)
 			__atomic_store_n(&sh->fused, 1, __ATOMIC_RELAXED);
+		/*
+		 * The documented errors of the writable attributes
+		 * (uapi.rst, sysfs-class-misc-dstack-pod); 0444 parameters
+		 * and files without a store method give EACCES/EPERM/EIO/EINVAL.
+		 */
+		if (r < 0 && op->sub == 0 && e != EPERM && e != EINVAL &&
+		    e != EALREADY && e != EBUSY && e != EIO && e != ENOMEM)
+			anomaly(op, "write fuse: undocumented errno %s", strerrorname_np(e));
+		if (r < 0 && op->sub == 7 && e != EPERM && e != EINVAL && e != EBUSY &&
+		    e != ERANGE)
+			anomaly(op, "write max_events %.*s: undocumented errno %s",
+				op->arglen > 24 ? 24 : op->arglen, (const char *)op->arg,
+				strerrorname_np(e));
+		errno = e;
 		return r < 0 ? -1 : 0;
 	}
 	fd = open(f->path, O_RDONLY | O_CLOEXEC);
@@ -2031,6 +2071,13 @@ static void setup_cgroups(void)
 	}
 	cg_path(CG_BINDER_CHILD, p, sizeof(p));
 	mkdir(p, 0755);
+	/* A v1 hierarchy: its fds must be refused, its rmdirs ignored. */
+	mkdir(CGV1, 0755);
+	if (!mount("cgroup", CGV1, "cgroup", 0, "none,name=kfuzz") ||
+	    errno == EBUSY) {
+		mkdir(CGV1 "/a", 0755);
+		mkdir(CGV1 "/b", 0755);
+	}
 }
 
 static void save_crash(const char *why, const char *kmsg)
