@@ -7,6 +7,8 @@
 #   make demo       boot the test VM and walk through a node's life
 #   make lint       checkpatch --strict and sparse on kmod/
 #   make bench      benchmarks (ratios measured side by side)
+#   make fuzz       libFuzzer on the userspace parsers
+#   make fuzz-kernel  kfuzz, the kernel-surface fuzzer, in the test VM
 #   make deps       install the Debian packages the above need (root)
 #   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
 

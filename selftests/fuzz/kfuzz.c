@@ -2002,6 +2002,8 @@ static void module_range(void)
 	fclose(f);
 	if (!cov->size)
 		die("dstack_pod is not loaded");
+	if (cov->size > KF_PC_BITS)
+		cov->size = KF_PC_BITS;
 	read_line_of("/sys/module/dstack_pod/srcversion", src, sizeof(src));
 	snprintf(cov->key, sizeof(cov->key), "%s/%lu", src, (unsigned long)cov->size);
 }
@@ -2193,6 +2195,12 @@ static int run_episode(void)
 		cov->enabled = k >= 0 && !ioctl(k, KF_KCOV_INIT_TRACE, KF_KCOV_WORDS);
 		if (k >= 0)
 			close(k);
+	}
+	if (cov->enabled && !cov->base) {
+		/* /proc/modules hides addresses (kptr_restrict, no KALLSYMS). */
+		fprintf(stderr, "kfuzz: warning: the module's address is hidden in "
+			"/proc/modules: no coverage, running unguided\n");
+		cov->enabled = 0;
 	}
 	cov_load();
 	edges0 = cov->nedges;

@@ -93,6 +93,9 @@ struct kf_cov {
 	uint8_t pcs[KF_PC_BITS / 8];
 };
 
+/* The map is shared with the 32-bit helper: one layout for both. */
+_Static_assert(offsetof(struct kf_cov, edges) == 96, "kf_cov layout");
+
 /* Host-independent KCOV constants: the 64-bit numbers, also from -m32. */
 #define KF_KCOV_INIT_TRACE	0x80086301u	/* _IOR('c', 1, u64) */
 #define KF_KCOV_ENABLE		0x6364u		/* _IO('c', 100) */
@@ -157,6 +160,8 @@ struct kf32_req {
 	uint8_t pad[3];
 	uint8_t arg[KF_ARG_MAX];
 };
+
+_Static_assert(offsetof(struct kf32_req, arg) == 22, "kf32_req layout");
 
 struct kf32_rep {
 	int32_t ret;
