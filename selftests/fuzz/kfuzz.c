@@ -66,6 +66,7 @@
 #define LINE_LEN	224
 #define CORPUS_MAX	8192
 #define NOBODY		65534
+#define HANG_MS		120000	/* no progress for this long: hung */
 
 /* ------------------------------------------------------------------ */
 /* Options and shared state                                           */
@@ -2168,6 +2169,8 @@ static int run_episode(void)
 	static char report[16384];
 	uint64_t start = now_ms(), deadline = start + opt.seconds * 1000ull;
 	pid_t pids[MAX_WORKERS];
+	uint64_t seen[MAX_WORKERS] = { 0 }, since[MAX_WORKERS];
+	bool hung[MAX_WORKERS] = { false };
 	unsigned int alive, crashes = 0;
 	int kfd, st, covfd;
 	char path[PATH_MAX];
@@ -2222,9 +2225,13 @@ static int run_episode(void)
 	 */
 	rs = opt.seed;
 	opt.fuse_at = start + opt.seconds * 10ull * (10 + rnd(61));
-	printf("kfuzz: seed %" PRIu64 ", %u workers, %us, fuse %s (from %.0fs), corpus %u, mode %s\n",
-	       opt.seed, opt.workers, opt.seconds, opt.fuse ? "allowed" : "never",
-	       opt.fuse ? (opt.fuse_at - start) / 1000.0 : 0.0,
+	if (opt.fuse)
+		snprintf(path, sizeof(path), "allowed from %.0fs",
+			 (opt.fuse_at - start) / 1000.0);
+	else
+		snprintf(path, sizeof(path), "never");
+	printf("kfuzz: seed %" PRIu64 ", %u workers, %us, fuse %s, corpus %u, mode %s\n",
+	       opt.seed, opt.workers, opt.seconds, path,
 	       ncorpus, cov->enabled ? "KCOV-guided" :
 	       "UNGUIDED (no KCOV in this kernel: no coverage feedback)");
 	if (cov->enabled)
@@ -2245,6 +2252,8 @@ static int run_episode(void)
 		sh->pids[i] = pids[i];
 	}
 
+	for (unsigned int i = 0; i < MAX_WORKERS; i++)
+		since[i] = now_ms();
 	alive = opt.workers;
 	while (alive) {
 		pid_t p = waitpid(-1, &st, WNOHANG);
@@ -2270,22 +2279,39 @@ static int run_episode(void)
 			continue;
 		}
 		if (kfd >= 0 && kmsg_poll(kfd, report, sizeof(report))) {
+			/* Stop first: saving over 9p can take a while. */
+			sh->stop = 1;
 			fprintf(stderr, "kfuzz: KERNEL REPORT:\n%s\n", report);
 			if (!kbad)
 				save_crash("kernel report", report);
 			kbad = true;
-			sh->stop = 1;
 		}
-		if (now_ms() > deadline + 60000) {
-			/* A worker stuck in the kernel a minute past the end. */
-			for (unsigned int i = 0; i < opt.workers; i++)
-				if (pids[i] > 0) {
-					fprintf(stderr, "kfuzz: worker %u hung: %s\n", i,
-						sh->rings[i].lines[sh->rings[i].nops % RING_LINES]);
-					if (!crashes++)
-						save_crash("worker hung in the kernel", NULL);
-					kill(pids[i], SIGKILL);
-				}
+		/*
+		 * A worker is hung when it has not finished an operation for
+		 * HANG_MS after the end (the VM may crawl on a loaded host).
+		 */
+		for (unsigned int i = 0; i < opt.workers; i++) {
+			struct ring *r = &sh->rings[i];
+			uint64_t t = now_ms();
+
+			if (pids[i] <= 0)
+				continue;
+			if (r->nops != seen[i]) {
+				seen[i] = r->nops;
+				since[i] = t;
+				continue;
+			}
+			if (t < deadline + HANG_MS || t - since[i] < HANG_MS || hung[i])
+				continue;
+			hung[i] = true;
+			fprintf(stderr, "kfuzz: worker %u hung for %llus %s: %s\n", i,
+				(unsigned long long)(t - since[i]) / 1000,
+				r->done ? "in exit, after" : "in",
+				r->lines[r->nops % RING_LINES]);
+			sh->stop = 1;
+			if (!crashes++)
+				save_crash("worker hung in the kernel", NULL);
+			kill(pids[i], SIGKILL);
 		}
 		usleep(100000);
 	}
