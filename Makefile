@@ -196,7 +196,10 @@ $(B)/selftests/kfuzz32: selftests/fuzz/kfuzz32.c selftests/fuzz/kfuzz.h kmod/inc
 selftests-build: $(B)/selftests/kfuzz $(B)/selftests/kfuzz32
 
 .PHONY: fuzz-kernel
+# FUZZ_KERNEL=debug builds (cached) and boots the debug kernel with KCOV.
 fuzz-kernel: deps
 	@$(MAKE) --no-print-directory all $(B)/selftests/kfuzz $(B)/selftests/kfuzz32
 	@KDIR=$(KDIR) ./selftests/vm/prepare
+	@if [ "$(FUZZ_KERNEL)" = debug ] && [ -z "$(FUZZ_KERNEL_DIR)" ]; then \
+		./selftests/vm/debug-kernel >/dev/null || exit 1; fi
 	@./scripts/fuzz-kernel
