@@ -78,6 +78,7 @@ static struct {
 	unsigned int workers;
 	bool fuse;
 	uint64_t fuse_at;	/* CLOCK_MONOTONIC ms from which it may blow */
+	bool fuse_binder;	/* only with a binder cgroup (no -1, no sysfs) */
 	bool verbose;
 	const char *replay;
 	const char *helper;
@@ -1325,7 +1326,11 @@ static void fuse_gate(struct kf_op *op)
 {
 	struct dstack_pod_fuse *a = (void *)op->arg;
 
-	if (fuse_allowed() || op->sub != I_FUSE || op->cmd != DSTACK_POD_IOC_FUSE)
+	if (op->sub != I_FUSE || op->cmd != DSTACK_POD_IOC_FUSE)
+		return;
+	if (fuse_allowed() && (!opt.fuse_binder ||
+			       (op->res[0] != KF_R_MINUS1 &&
+				(op->res[0] != KF_R_RAW || a->binder_cgroup_fd != -1))))
 		return;
 	if (op->argmode != KF_P_OK && op->argmode != KF_P_MISALIGNED)
 		return;
@@ -1453,6 +1458,8 @@ static int exec_ioctl(struct kf_op *op, bool compat, unsigned int *fresh32)
 		ret = rep.ret;
 		e = rep.err;
 		a = NULL;
+		if (ret == 0 && op->sub == I_FUSE && op->cmd == d->cmd)
+			__atomic_store_n(&sh->fused, 1, __ATOMIC_RELAXED);
 	} else {
 		if (pf) {
 			static uint8_t pattern[1 << 19];
@@ -1600,7 +1607,7 @@ static int exec_file(const struct kf_op *op)
 	int fd, r, e;
 
 	if (op->arglen && f->writable) {
-		if (!fuse_allowed() && op->sub == 0)
+		if ((!fuse_allowed() || opt.fuse_binder) && op->sub == 0)
 			return 0;	/* "secure" would blow the fuse */
 		fd = open(f->path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -2225,9 +2232,12 @@ static int run_episode(void)
 	 */
 	rs = opt.seed;
 	opt.fuse_at = start + opt.seconds * 10ull * (10 + rnd(61));
+	/* Most fused episodes keep a binder, so secure-mode binds happen. */
+	opt.fuse_binder = rnd(4) != 0;
 	if (opt.fuse)
-		snprintf(path, sizeof(path), "allowed from %.0fs",
-			 (opt.fuse_at - start) / 1000.0);
+		snprintf(path, sizeof(path), "allowed from %.0fs%s",
+			 (opt.fuse_at - start) / 1000.0,
+			 opt.fuse_binder ? " (with a binder only)" : "");
 	else
 		snprintf(path, sizeof(path), "never");
 	printf("kfuzz: seed %" PRIu64 ", %u workers, %us, fuse %s, corpus %u, mode %s\n",
