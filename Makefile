@@ -9,6 +9,8 @@
 #   make demo       boot the test VM and walk through a node's life
 #   make lint       checkpatch --strict and sparse on kmod/
 #   make bench      benchmarks (ratios measured side by side)
+#   make fuzz       libFuzzer on the userspace parsers
+#   make fuzz-kernel  kfuzz, the kernel-surface fuzzer, in the test VM
 #   make deps       install the Debian packages the above need (root)
 #   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
 
@@ -189,3 +191,29 @@ $(QGS_SIM): $(wildcard user/qgs-sim/*.c) $(wildcard user/lib/*.h) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(USER_LDLIBS)
 $(B)/tests/test_qgs: $(QGS_SIM)
+
+# fuzz-kernel: the kernel-surface fuzzer (Documentation/fuzzing.rst).
+# kfuzz runs as root in the test VM; kfuzz32 is its 32-bit compat_ioctl
+# helper (static, like compat32).  FUZZ_SECONDS (default 300) bounds the
+# whole run, episodes included.
+KFUZZ_SRCS := selftests/fuzz/kfuzz.c selftests/fuzz/kfuzz.h kmod/include/uapi/linux/dstack_pod.h
+$(B)/selftests/kfuzz: $(KFUZZ_SRCS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ selftests/fuzz/kfuzz.c -lnl-genl-3 -lnl-3
+
+$(B)/selftests/kfuzz32: selftests/fuzz/kfuzz32.c selftests/fuzz/kfuzz.h kmod/include/uapi/linux/dstack_pod.h
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -static -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
+		-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+		-Ikmod/include/uapi -o $@ selftests/fuzz/kfuzz32.c
+
+selftests-build: $(B)/selftests/kfuzz $(B)/selftests/kfuzz32
+
+.PHONY: fuzz-kernel
+# FUZZ_KERNEL=debug builds (cached) and boots the debug kernel with KCOV.
+fuzz-kernel: deps
+	@$(MAKE) --no-print-directory all $(B)/selftests/kfuzz $(B)/selftests/kfuzz32
+	@KDIR=$(KDIR) ./selftests/vm/prepare
+	@if [ "$(FUZZ_KERNEL)" = debug ] && [ -z "$(FUZZ_KERNEL_DIR)" ]; then \
+		./selftests/vm/debug-kernel >/dev/null || exit 1; fi
+	@./scripts/fuzz-kernel
