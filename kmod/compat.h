@@ -118,24 +118,34 @@ static inline int dp_tdx_verify_report(u8 *reportmac)
 }
 
 /*
- * The struct pid behind a pidfd.  pidfds are anon-inode files named
- * "[pidfd]" before v6.9, with the struct pid in ->private_data, and pidfs
- * files from v6.9, with it in the inode's ->i_private.  The kernel's own
- * pidfd_pid() is not exported.
+ * The struct pid behind a pidfd.  The kernel's pidfd_pid() and the pidfd
+ * file operations are not exported, so each version is recognised by
+ * what it does offer:
+ *
+ *  - v6.9+ (pidfs): <linux/magic.h> defines PID_FS_MAGIC, every file of
+ *    that filesystem is a pidfd, and the inode's ->i_private is the pid.
+ *    pidfds are never anon-inode files there, so nothing else is tried.
+ *  - before: pidfds are files of the shared anon inode with the pid in
+ *    ->private_data.  The only mark that tells them from other anon-inode
+ *    files (eventfd, signalfd, ...) is the name anon_inode_getfile() gave
+ *    them, "[pidfd]"; only kernel code can create such a file.
  */
-#define DP_PIDFS_MAGIC		0x50494446
-
+#ifdef PID_FS_MAGIC
 static inline struct pid *dp_pidfd_pid(struct file *file)
 {
-	struct super_block *sb = file_inode(file)->i_sb;
-
-	if (sb->s_magic == DP_PIDFS_MAGIC)
-		return file_inode(file)->i_private;
-	if (sb->s_magic == ANON_INODE_FS_MAGIC &&
-	    !strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
-		return file->private_data;
-	return ERR_PTR(-EBADF);
+	if (file_inode(file)->i_sb->s_magic != PID_FS_MAGIC)
+		return ERR_PTR(-EBADF);
+	return file_inode(file)->i_private;
 }
+#else
+static inline struct pid *dp_pidfd_pid(struct file *file)
+{
+	if (file_inode(file)->i_sb->s_magic != ANON_INODE_FS_MAGIC ||
+	    strcmp(file->f_path.dentry->d_name.name, "[pidfd]"))
+		return ERR_PTR(-EBADF);
+	return file->private_data;
+}
+#endif
 
 /*
  * Subscribing to a generic netlink group needs CAP_SYS_ADMIN where the

@@ -104,8 +104,8 @@ int dp_backend_report(const u8 *reportdata, u8 *tdreport)
 	u8 *rd, *rep;
 	int err = -ENOMEM, tries = 0;
 
-	rd = kmalloc(DSTACK_POD_REPORTDATA_LEN, GFP_KERNEL);	/* 64-aligned */
-	rep = kmalloc(DSTACK_POD_TDREPORT_LEN, GFP_KERNEL);	/* 1024-aligned */
+	rd = kmalloc(DSTACK_POD_REPORTDATA_LEN, GFP_KERNEL_ACCOUNT);	/* 64-aligned */
+	rep = kmalloc(DSTACK_POD_TDREPORT_LEN, GFP_KERNEL_ACCOUNT);	/* 1024-aligned */
 	if (!rd || !rep)
 		goto out;
 	memcpy(rd, reportdata, DSTACK_POD_REPORTDATA_LEN);
@@ -125,7 +125,7 @@ static int dp_backend_verify(const u8 *reportmac)
 	u8 *buf;
 	int err, tries = 0;
 
-	buf = kmalloc(DSTACK_POD_REPORTMAC_LEN, GFP_KERNEL);	/* 256-aligned */
+	buf = kmalloc(DSTACK_POD_REPORTMAC_LEN, GFP_KERNEL_ACCOUNT);	/* 256-aligned */
 	if (!buf)
 		return -ENOMEM;
 	memcpy(buf, reportmac, DSTACK_POD_REPORTMAC_LEN);
@@ -254,7 +254,7 @@ static long dp_ioctl_node_report(void __user *argp)
 
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	arg = kmalloc(sizeof(*arg), GFP_KERNEL);
+	arg = kmalloc(sizeof(*arg), GFP_KERNEL_ACCOUNT);
 	if (!arg)
 		return -ENOMEM;
 	err = -EFAULT;
@@ -306,7 +306,7 @@ static long dp_ioctl_verify_report(void __user *argp)
 	struct dstack_pod_verify_report *arg;
 	long err;
 
-	arg = kmalloc(sizeof(*arg), GFP_KERNEL);
+	arg = kmalloc(sizeof(*arg), GFP_KERNEL_ACCOUNT);
 	if (!arg)
 		return -ENOMEM;
 	err = -EFAULT;

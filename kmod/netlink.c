@@ -2,10 +2,13 @@
 /*
  * dstack-pod generic netlink family: node status, resumable dumps of Pods
  * and event logs, and live notifications on the "events" group.  Admin
- * only.  Described in Documentation/netlink/specs/dstack_pod.yaml.
+ * only: CAP_SYS_ADMIN in the initial user namespace, the privilege of every
+ * other admin interface of the module.  Described in
+ * Documentation/netlink/specs/dstack_pod.yaml.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 
@@ -18,6 +21,26 @@ static const struct nla_policy dp_nl_event_get_policy[DSTACK_POD_A_POD_UID + 1] 
 
 static struct genl_family dp_nl_family;
 static bool dp_nl_registered;
+
+/*
+ * Every command needs CAP_SYS_ADMIN, not GENL_ADMIN_PERM (CAP_NET_ADMIN):
+ * network agents that hold only CAP_NET_ADMIN (CNI plugins, kube-proxy in
+ * hostNetwork Pods) must not read other Pods' identities or logs.
+ * netlink_capable() checks both the socket's opener and the caller.
+ */
+static bool dp_nl_allowed(const struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
+/* Dumps: checked once, when the dump starts. */
+static int dp_nl_dump_start(struct netlink_callback *cb)
+{
+	if (dp_nl_allowed(cb->skb))
+		return 0;
+	NL_SET_ERR_MSG(cb->extack, "needs CAP_SYS_ADMIN");
+	return -EPERM;
+}
 
 void *dp_nl_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
 {
@@ -124,6 +147,10 @@ static int dp_nl_status_get(struct sk_buff *skb, struct genl_info *info)
 	void *hdr;
 	int err = -ENOMEM;
 
+	if (!dp_nl_allowed(skb)) {
+		GENL_SET_ERR_MSG(info, "needs CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	path = kmalloc(DSTACK_POD_CGROUP_PATH_MAX, GFP_KERNEL);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!path || !msg)
@@ -159,19 +186,18 @@ static const struct genl_ops dp_nl_ops[] = {
 	{
 		.cmd = DSTACK_POD_CMD_STATUS_GET,
 		.doit = dp_nl_status_get,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = DSTACK_POD_CMD_POD_GET,
+		.start = dp_nl_dump_start,
 		.dumpit = dp_pods_dump,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = DSTACK_POD_CMD_EVENT_GET,
+		.start = dp_nl_dump_start,
 		.dumpit = dp_nl_event_dump,
 		.policy = dp_nl_event_get_policy,
 		.maxattr = DSTACK_POD_A_POD_UID,
-		.flags = GENL_ADMIN_PERM,
 	},
 };
 

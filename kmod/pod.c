@@ -32,16 +32,19 @@
 #include "compat.h"
 #include "dstack_pod.h"
 
-/* Bounds the time POD_LOG holds the bindings lock; callers page with start. */
+/* Only for the probe's prototype: the tracepoint itself is not exported. */
+#include <trace/events/cgroup.h>
+
+/* Bounds POD_LOG's buffer and its RCU read section; callers page with start. */
 #define DP_POD_LOG_CHUNK_MAX	(64 * 1024)
 
 static unsigned int max_pods = 16384;
 module_param(max_pods, uint, 0444);
-MODULE_PARM_DESC(max_pods, "maximum number of bound Pods, 1..1000000 (load time only)");
+MODULE_PARM_DESC(max_pods, "maximum number of bound Pods, 0..1000000; 0 refuses every bind (load time only)");
 
 static unsigned int max_pod_events = 256;
 module_param(max_pod_events, uint, 0444);
-MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 1..65536 (load time only)");
+MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 0..65536; 0 refuses every Pod extend (load time only)");
 
 /*
  * SHA-512 works on 128-byte blocks.  The claims' first DP_CLAIMS_FIXED bytes
@@ -60,11 +63,12 @@ MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 1..65536 (lo
  * @cgroup_id: its id; ids are never reused, so a cgroup recreated at the
  *	same path is a different, unbound cgroup
  * @generation: bind generation
- * @dead: the cgroup was removed; the reaper unbinds it
+ * @flags: DP_POD_DEAD once the cgroup was removed (the reaper unbinds it)
  * @seq: guards @tmpl's PMR fields and @midstate for lock-free readers
  *	(a seqlock of its own: readers never wait for dp_pods.lock)
  * @attests: attestations served
- * @log: the Pod's event log (writers and readers hold dp_pods.lock)
+ * @log: the Pod's event log; append-only, writers hold dp_pods.lock,
+ *	POD_LOG reads it under RCU, so it is freed with the Pod
  * @tmpl: the claims up to DP_CLAIMS_FIXED: identity, generation, cgroup id
  *	and the PMR (the Pod measurement register) with its event count
  * @midstate: SHA-512 state after the first DP_CLAIMS_FIXED bytes of @tmpl
@@ -80,13 +84,21 @@ struct dp_pod {
 	struct cgroup *cgrp;
 	u64 cgroup_id;
 	u64 generation;
-	bool dead;
+	unsigned long flags;
 	seqlock_t seq;
 	atomic64_t attests;
 	struct dp_log log;
 	struct dstack_pod_claims tmpl;
 	u8 midstate[];
 };
+
+/* Bits of dp_pod.flags. */
+#define DP_POD_DEAD	0
+
+static bool dp_pod_dead(const struct dp_pod *pod)
+{
+	return test_bit(DP_POD_DEAD, &pod->flags);
+}
 
 static const struct rhashtable_params dp_cgroup_params = {
 	.key_len = sizeof(u64),
@@ -214,7 +226,7 @@ int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	mutex_lock(&dp_pods.lock);
 	list_for_each_entry(pod, &dp_pods.list, node) {
 		/* The list is in bind order, so generations only grow. */
-		if (pod->generation <= cb->args[0] || READ_ONCE(pod->dead))
+		if (pod->generation <= cb->args[0] || dp_pod_dead(pod))
 			continue;
 		hdr = dp_nl_put(skb, cb, DSTACK_POD_CMD_POD_GET);
 		if (!hdr)
@@ -249,6 +261,9 @@ int dp_pods_dump_log(struct sk_buff *skb, struct netlink_callback *cb,
 
 	mutex_lock(&dp_pods.lock);
 	pod = rhashtable_lookup_fast(&dp_pods.by_uid, uid, dp_uid_params);
+	/* A removed Pod not yet reaped is gone, as for UNBIND and POD_GET. */
+	if (pod && dp_pod_dead(pod))
+		pod = NULL;
 	if (!pod || (cb->args[1] && cb->args[1] != pod->generation)) {
 		/* A rebind between two parts ends the dump quietly. */
 		ret = 0;
@@ -314,7 +329,7 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 		id = cgroup_id(cgrp);
 		pod = rhashtable_lookup(&dp_pods.by_cgroup, &id,
 					dp_cgroup_params);
-		if (pod && !READ_ONCE(pod->dead))
+		if (pod && !dp_pod_dead(pod))
 			return pod;
 	}
 	return NULL;
@@ -322,7 +337,10 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 
 static void dp_pod_free_rcu(struct rcu_head *head)
 {
-	kmem_cache_free(dp_pods.cache, container_of(head, struct dp_pod, rcu));
+	struct dp_pod *pod = container_of(head, struct dp_pod, rcu);
+
+	dp_log_destroy(&pod->log);
+	kmem_cache_free(dp_pods.cache, pod);
 	atomic_dec(&dp_pod_objects);
 }
 
@@ -330,7 +348,7 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 {
 	lockdep_assert_held(&dp_pods.lock);
 	/* Dead from here on, so a late rmdir probe counts nothing. */
-	if (xchg(&pod->dead, true))
+	if (test_and_set_bit(DP_POD_DEAD, &pod->flags))
 		atomic_dec(&dp_pods.dead);
 	rhashtable_remove_fast(&dp_pods.by_cgroup, &pod->by_cgroup,
 			       dp_cgroup_params);
@@ -341,9 +359,11 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 	pr_info("unbound pod %pUb (%s) from cgroup %llu, generation %llu: %s\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation, why);
-	/* Attest never touches the cgroup or the log, only what RCU keeps. */
+	/*
+	 * Attest and POD_LOG never touch the cgroup; the log, which POD_LOG
+	 * reads under RCU, goes with the Pod after a grace period.
+	 */
 	cgroup_put(pod->cgrp);
-	dp_log_destroy(&pod->log);
 	call_rcu(&pod->rcu, dp_pod_free_rcu);
 }
 
@@ -355,7 +375,7 @@ static void dp_pods_reap_locked(void)
 	if (!atomic_read(&dp_pods.dead))
 		return;
 	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node)
-		if (READ_ONCE(pod->dead))
+		if (dp_pod_dead(pod))
 			dp_pod_remove(pod, "cgroup removed");
 }
 
@@ -369,13 +389,20 @@ static void dp_pods_reaper(struct work_struct *work)
 /* dp_pods.dead counts Pods marked here and not yet removed. */
 static void dp_pod_mark_dead(struct dp_pod *pod)
 {
-	if (!xchg(&pod->dead, true)) {
+	if (!test_and_set_bit(DP_POD_DEAD, &pod->flags)) {
 		atomic_inc(&dp_pods.dead);
 		queue_work(system_wq, &dp_pods.reaper);
 	}
 }
 
-/* Tracepoint cgroup_rmdir: atomic context, so only mark and defer. */
+/*
+ * Tracepoint cgroup_rmdir: atomic context, so only mark and defer.  The
+ * module finds the tracepoint by name (its struct is not exported) and
+ * dp_pods_init() checks at build time that this probe has the prototype
+ * the kernel's own header declares, so a change of the event cannot go
+ * unnoticed.  Why a tracepoint: Documentation/design.rst, "Following
+ * cgroup removal".
+ */
 static void dp_probe_rmdir(void *data, struct cgroup *cgrp, const char *path)
 {
 	u64 id = cgroup_id(cgrp);
@@ -398,15 +425,22 @@ static void dp_find_rmdir_tp(struct tracepoint *tp, void *priv)
 /*
  * Binder operations: CAP_SYS_ADMIN; in secure mode, also from inside the
  * binder cgroup subtree recorded by the fuse.  dp_pods.lock held, which the
- * fuse also holds while it flips the mode.
+ * fuse also holds while it flips the mode, so the mode read here stays the
+ * mode until the caller unlocks.  @mode, if not NULL, receives that mode:
+ * whatever the caller states about the mode must be this value, the one
+ * that authorised it, never a later read.
  */
-static int dp_binder_allowed(void)
+static int dp_binder_allowed(int *mode)
 {
+	int m = dp_mode();
 	bool inside;
 
+	lockdep_assert_held(&dp_pods.lock);
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	if (dp_mode() != DSTACK_POD_MODE_SECURE)
+	if (mode)
+		*mode = m;
+	if (m != DSTACK_POD_MODE_SECURE)
 		return 0;
 	if (!dp.binder)
 		return -EPERM;
@@ -429,7 +463,7 @@ int dp_pods_check_binder(struct cgroup *binder)
 
 	lockdep_assert_held(&dp_pods.lock);
 	list_for_each_entry(pod, &dp_pods.list, node)
-		if (!READ_ONCE(pod->dead) && dp_overlaps(pod->cgrp, binder))
+		if (!dp_pod_dead(pod) && dp_overlaps(pod->cgrp, binder))
 			return -EBUSY;
 	return 0;
 }
@@ -483,7 +517,7 @@ static struct dp_pod *dp_pod_new(const struct dstack_pod_bind *arg)
 	struct dstack_pod_claims *c;
 	struct dp_pod *pod;
 
-	pod = kmem_cache_zalloc(dp_pods.cache, GFP_KERNEL);
+	pod = kmem_cache_zalloc(dp_pods.cache, GFP_KERNEL_ACCOUNT);
 	if (!pod)
 		return NULL;
 	atomic_inc(&dp_pod_objects);
@@ -508,37 +542,35 @@ static void dp_pod_discard(struct dp_pod *pod)
 	atomic_dec(&dp_pod_objects);
 }
 
-long dp_ioctl_bind(void __user *argp)
+/* BIND with the argument already copied in (@arg) from @argp. */
+static long dp_bind(struct dstack_pod_bind *arg, void __user *argp)
 {
-	struct dstack_pod_bind arg;
 	struct cgroup *cgrp;
 	struct dp_pod *pod;
 	long err;
 
-	if (copy_from_user(&arg, argp, sizeof(arg)))
-		return -EFAULT;
-	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)) ||
-	    arg.spec_source > DSTACK_POD_SPEC_APISERVER ||
-	    dp_check_str(arg.workload_id, sizeof(arg.workload_id), 1,
+	if (memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
+	    arg->spec_source > DSTACK_POD_SPEC_APISERVER ||
+	    dp_check_str(arg->workload_id, sizeof(arg->workload_id), 1,
 			 DSTACK_POD_WORKLOAD_MAX, 0x20) ||
-	    dp_check_str(arg.pod_namespace, sizeof(arg.pod_namespace), 0,
+	    dp_check_str(arg->pod_namespace, sizeof(arg->pod_namespace), 0,
 			 DSTACK_POD_NAMESPACE_MAX, 0x21) ||
-	    dp_check_str(arg.pod_name, sizeof(arg.pod_name), 0,
+	    dp_check_str(arg->pod_name, sizeof(arg->pod_name), 0,
 			 DSTACK_POD_NAME_MAX, 0x21))
 		return -EINVAL;
-	pod = dp_pod_new(&arg);
+	pod = dp_pod_new(arg);
 	if (!pod)
 		return -ENOMEM;
-	err = dp_parse_uid(arg.pod_uid, sizeof(arg.pod_uid),
+	err = dp_parse_uid(arg->pod_uid, sizeof(arg->pod_uid),
 			   pod->tmpl.pod_uid);
 	if (err)
 		goto out_free;
 	/* Probe the output now: after the bind nothing may fail. */
 	err = -EFAULT;
-	if (copy_to_user(argp, &arg, sizeof(arg)))
+	if (copy_to_user(argp, arg, sizeof(*arg)))
 		goto out_free;
 
-	cgrp = cgroup_get_from_fd(arg.cgroup_fd);
+	cgrp = cgroup_get_from_fd(arg->cgroup_fd);
 	if (IS_ERR(cgrp)) {
 		err = PTR_ERR(cgrp);
 		goto out_free;
@@ -550,7 +582,7 @@ long dp_ioctl_bind(void __user *argp)
 	pod->cgroup_id = cgroup_id(cgrp);
 
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (err)
 		goto out_unlock;
 	dp_pods_reap_locked();
@@ -585,14 +617,14 @@ long dp_ioctl_bind(void __user *argp)
 	smp_mb();
 	if (!(READ_ONCE(cgrp->self.flags) & CSS_ONLINE))
 		dp_pod_mark_dead(pod);
-	arg.generation = pod->generation;
-	arg.cgroup_id = pod->cgroup_id;
+	arg->generation = pod->generation;
+	arg->cgroup_id = pod->cgroup_id;
 	dp_pod_notify(DSTACK_POD_NOTIFY_BIND, pod, NULL);
 	pr_info("bound pod %pUb (%s) to cgroup %llu, generation %llu\n",
 		pod->tmpl.pod_uid, pod->tmpl.workload_id, pod->cgroup_id,
 		pod->generation);
 	mutex_unlock(&dp_pods.lock);
-	return copy_to_user(argp, &arg, sizeof(arg)) ? -EFAULT : 0;
+	return copy_to_user(argp, arg, sizeof(*arg)) ? -EFAULT : 0;
 
 out_unlock:
 	mutex_unlock(&dp_pods.lock);
@@ -600,6 +632,20 @@ out_put:
 	cgroup_put(cgrp);
 out_free:
 	dp_pod_discard(pod);
+	return err;
+}
+
+/* The argument is 704 bytes: on the heap, not the kernel stack. */
+long dp_ioctl_bind(void __user *argp)
+{
+	struct dstack_pod_bind *arg;
+	long err;
+
+	arg = memdup_user(argp, sizeof(*arg));
+	if (IS_ERR(arg))
+		return PTR_ERR(arg);
+	err = dp_bind(arg, argp);
+	kfree(arg);
 	return err;
 }
 
@@ -635,7 +681,7 @@ static int dp_pod_select(const struct dstack_pod_select *sel,
 	} else {
 		return -EBADF;
 	}
-	if (!pod || pod->dead)
+	if (!pod || dp_pod_dead(pod))
 		return -ENOENT;
 	*out = pod;
 	return 0;
@@ -654,7 +700,7 @@ long dp_ioctl_unbind(void __user *argp)
 	if (copy_to_user(argp, &arg, sizeof(arg)))
 		return -EFAULT;
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (!err)
 		err = dp_pod_select(&arg.pod, &pod);
 	if (!err) {
@@ -676,8 +722,9 @@ static int dp_pmr_extend(void *ctx, const u8 *digest)
 	u8 *state;
 	int err;
 
-	c = kmemdup(&pod->tmpl, DP_CLAIMS_FIXED, GFP_KERNEL);
-	state = kmalloc(crypto_shash_statesize(dp_sha512_tfm()), GFP_KERNEL);
+	c = kmemdup(&pod->tmpl, DP_CLAIMS_FIXED, GFP_KERNEL_ACCOUNT);
+	state = kmalloc(crypto_shash_statesize(dp_sha512_tfm()),
+			GFP_KERNEL_ACCOUNT);
 	err = -ENOMEM;
 	if (!c || !state)
 		goto out;
@@ -719,7 +766,7 @@ long dp_ioctl_pod_extend(void __user *argp)
 		return PTR_ERR(ev);
 
 	mutex_lock(&dp_pods.lock);
-	err = dp_binder_allowed();
+	err = dp_binder_allowed(NULL);
 	if (!err)
 		err = dp_pod_select(&arg.pod, &pod);
 	if (!err)
@@ -743,10 +790,12 @@ long dp_ioctl_pod_extend(void __user *argp)
 
 /*
  * The claims of @task's Pod and their SHA-512, lock-free.  Everything but
- * the nonce comes from the kernel's own view of @task.
+ * the nonce comes from the kernel's own view of @task.  @mode is the mode
+ * the claims state: the caller's own read for ATTEST, the mode that
+ * authorised the call for ATTEST_PID (dp_binder_allowed()).
  */
 static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
-			u8 *report_data)
+			int mode, u8 *report_data)
 {
 	struct dstack_pod_claims *c = &arg->claims;
 	SHASH_DESC_ON_STACK(desc, dp_sha512_tfm());
@@ -771,8 +820,11 @@ static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
 	if (err)
 		return err;
 
-	/* A secure claim implies the fuse event is already in RTMR3. */
-	c->flags = cpu_to_le32(dp_mode() == DSTACK_POD_MODE_SECURE ?
+	/*
+	 * A secure claim implies the fuse event is already in RTMR3: @mode
+	 * was read after the fuse's release, and secure is final.
+	 */
+	c->flags = cpu_to_le32(mode == DSTACK_POD_MODE_SECURE ?
 			       DSTACK_POD_CLAIM_SECURE : 0);
 	c->nonce_len = cpu_to_le32(arg->nonce_len);
 	memcpy(c->nonce, arg->nonce, sizeof(c->nonce));
@@ -789,7 +841,7 @@ static long dp_attest(void __user *argp, bool mediated)
 	u8 rd[DSTACK_POD_REPORTDATA_LEN];
 	long err;
 
-	arg = kmalloc(sizeof(*arg), GFP_KERNEL);
+	arg = kmalloc(sizeof(*arg), GFP_KERNEL_ACCOUNT);
 	if (!arg)
 		return -ENOMEM;
 	err = -EFAULT;
@@ -806,9 +858,15 @@ static long dp_attest(void __user *argp, bool mediated)
 	if (mediated) {
 		struct file *file;
 		struct pid *pid;
+		int mode;
 
+		/*
+		 * The mode that authorised the call is the mode the claims
+		 * state: a caller let in by the setup-mode rule never gets
+		 * SECURE claims, even if the fuse lands before dp_claims_of().
+		 */
 		mutex_lock(&dp_pods.lock);
-		err = dp_binder_allowed();
+		err = dp_binder_allowed(&mode);
 		mutex_unlock(&dp_pods.lock);
 		if (err)
 			goto out;
@@ -822,10 +880,21 @@ static long dp_attest(void __user *argp, bool mediated)
 		fput(file);
 		if (!task)
 			goto out;
-		err = dp_claims_of(task, arg, rd);
+		/*
+		 * A pidfd names the thread-group leader.  One that has exited
+		 * stays, a zombie, in its last cgroup while the live threads
+		 * may have moved elsewhere: its cgroup says nothing about the
+		 * process any more, so refuse rather than attest a dead
+		 * thread's Pod.  Exiting tasks are never migrated, so a leader
+		 * seen alive here had its cgroup at the time of the call.
+		 */
+		if (READ_ONCE(task->flags) & PF_EXITING)
+			err = -ESRCH;
+		else
+			err = dp_claims_of(task, arg, mode, rd);
 		put_task_struct(task);
 	} else {
-		err = dp_claims_of(current, arg, rd);
+		err = dp_claims_of(current, arg, dp_mode(), rd);
 	}
 	if (!err)
 		err = dp_backend_report(rd, arg->tdreport);
@@ -846,7 +915,13 @@ long dp_ioctl_attest_pid(void __user *argp)
 	return dp_attest(argp, true);
 }
 
-/* The caller's own Pod's log, as whole runtime_events lines. */
+/*
+ * The caller's own Pod's log, as whole runtime_events lines.  Lock-free:
+ * events are immutable once published and the count is published after
+ * them (dp_log_count()), and a removed Pod's log is freed only after a
+ * grace period, so under rcu_read_lock() the log cannot go away.  No Pod
+ * can hold up binder operations by reading its log.
+ */
 long dp_ioctl_pod_log(void __user *argp)
 {
 	struct dstack_pod_pod_log arg;
@@ -862,14 +937,12 @@ long dp_ioctl_pod_log(void __user *argp)
 	if (memchr_inv(arg.reserved, 0, sizeof(arg.reserved)))
 		return -EINVAL;
 	cap = min_t(size_t, arg.buf_len, DP_POD_LOG_CHUNK_MAX);
-	buf = kvmalloc(max_t(size_t, cap, 1), GFP_KERNEL);
+	buf = kvmalloc(max_t(size_t, cap, 1), GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 
-	mutex_lock(&dp_pods.lock);
 	rcu_read_lock();
 	pod = dp_pod_of_cgroup(task_dfl_cgroup(current));
-	rcu_read_unlock();
 	err = -ENOENT;
 	if (!pod)
 		goto unlock;
@@ -888,7 +961,7 @@ long dp_ioctl_pod_log(void __user *argp)
 	arg.count = i > arg.start ? i - arg.start : 0;
 	arg.used = used;
 unlock:
-	mutex_unlock(&dp_pods.lock);
+	rcu_read_unlock();
 	if (!err && (copy_to_user(u64_to_user_ptr(arg.buf), buf, used) ||
 		     copy_to_user(argp, &arg, sizeof(arg))))
 		err = -EFAULT;
@@ -901,9 +974,10 @@ int dp_pods_init(void)
 	int err;
 
 	BUILD_BUG_ON(DP_CLAIMS_FIXED % 128);
-	if (!max_pods || max_pods > DP_MAX_PODS_LIMIT ||
-	    !max_pod_events || max_pod_events > DP_MAX_EVENTS_LIMIT) {
-		pr_err("max_pods must be 1..%u and max_pod_events 1..%u\n",
+	/* 0 is valid for both: no binds, or Pods that cannot be measured. */
+	if (max_pods > DP_MAX_PODS_LIMIT ||
+	    max_pod_events > DP_MAX_EVENTS_LIMIT) {
+		pr_err("max_pods must be 0..%u and max_pod_events 0..%u\n",
 		       DP_MAX_PODS_LIMIT, DP_MAX_EVENTS_LIMIT);
 		return -EINVAL;
 	}
@@ -920,6 +994,9 @@ int dp_pods_init(void)
 	if (err)
 		goto err_cgroup;
 	INIT_WORK(&dp_pods.reaper, dp_pods_reaper);
+	/* register_trace_cgroup_rmdir() would take exactly this probe. */
+	BUILD_BUG_ON(!__same_type(&register_trace_cgroup_rmdir,
+				  int (*)(typeof(dp_probe_rmdir) *, void *)));
 	for_each_kernel_tracepoint(dp_find_rmdir_tp, &dp_pods.rmdir_tp);
 	if (!dp_pods.rmdir_tp) {
 		pr_err("tracepoint cgroup_rmdir not found: cannot follow cgroup removal\n");

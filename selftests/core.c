@@ -214,13 +214,29 @@ static void test_bounds(void)
 {
 	static uint8_t big[DSTACK_POD_EVENT_PAYLOAD_MAX + 1];
 	char name[DSTACK_POD_EVENT_NAME_SIZE];
+	uint8_t mr[48], rtmr[48];
 	struct st_state s0, s1;
+	struct dp_log log;
+	size_t n;
+	int i;
 
 	memset(name, 'n', 64);
 	name[64] = '\0';
 	tap_success(extend_raw(name, 65, NULL, 0), "bounds: 64-byte name, empty payload accepted");
+	for (i = 0; i < DSTACK_POD_EVENT_PAYLOAD_MAX; i++)
+		big[i] = (uint8_t)(i * 7);
 	tap_success(extend_raw("max.payload", 11, big, DSTACK_POD_EVENT_PAYLOAD_MAX),
 		    "bounds: %d-byte payload accepted", DSTACK_POD_EVENT_PAYLOAD_MAX);
+	/* The longest lines of the securityfs log come back whole. */
+	n = dp_log_load(DP_EVENTS_PATH, &log) ? 0 : log.n;
+	tap_ok(n >= 2 && log.ev[n - 1].payload_len == DSTACK_POD_EVENT_PAYLOAD_MAX &&
+	       !memcmp(log.ev[n - 1].payload, big, DSTACK_POD_EVENT_PAYLOAD_MAX) &&
+	       !strcmp(log.ev[n - 2].name, name) && !log.ev[n - 2].payload_len &&
+	       !dp_log_replay(&log, mr) && !st_rtmr3(rtmr) && !memcmp(mr, rtmr, 48),
+	       "bounds: the log shows the 64-byte name and the 4096-byte payload whole, and replays");
+	if (n)
+		dp_log_free(&log);
+	memset(big, 0, sizeof(big));
 
 	st_snapshot(&s0);
 	memset(name, 'n', 65);

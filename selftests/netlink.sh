@@ -125,10 +125,10 @@ json pod 1 "list --json after unbind: 1 Pod" $P list --json
 
 # ---- admins only ----
 if command -v setpriv >/dev/null; then
-	expect 1 "CAP_NET_ADMIN" "list as nobody: refused, says which capability" as_nobody $P list
+	expect 1 "CAP_SYS_ADMIN" "list as nobody: refused, says which capability" as_nobody $P list
 	as_nobody $P list >/tmp/nl.stdout 2>/dev/null
 	[ -s /tmp/nl.stdout ] && notok "list as nobody: nothing on stdout" || ok "list as nobody: nothing on stdout"
-	expect 1 "CAP_NET_ADMIN" "log as nobody: refused" as_nobody $P log --pod $UA
+	expect 1 "CAP_SYS_ADMIN" "log as nobody: refused" as_nobody $P log --pod $UA
 	expect 0 "mode       setup" "status as nobody: the device's view (netlink is admin-only)" as_nobody $P status
 	grep -q "^pods " /tmp/nl.out && notok "status as nobody: no Pod count shown" || ok "status as nobody: no Pod count shown"
 	expect 1 "CAP_SYS_ADMIN" "monitor as nobody: the group is refused" as_nobody $P monitor --count 1

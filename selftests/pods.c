@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -334,6 +335,144 @@ static void test_pod_measure(void)
 		  "measure: a node process has no Pod log (ENOENT)");
 }
 
+/*
+ * POD_LOG returns at most 64 KiB per call, whatever buf_len says
+ * (Documentation/uapi.rst); the caller pages with start.
+ */
+#define UID_L		"1e1e1e1e-3333-4444-8555-666677778888"
+#define POD_L		CG "/kubepods/burstable/pod" UID_L
+#define LOGCAP		(64 * 1024)
+#define LOGCAP_LINE	8375	/* the longest line: 4096-byte payload */
+
+struct logcap {
+	int err;
+	uint32_t count, used, total, count2, start2;
+};
+
+static void test_pod_log_cap(void)
+{
+	static char payload[4096], buf[256 * 1024];
+	struct dp_dev dev = { .fd = fd };
+	struct logcap lc = { .err = EIO };
+	int i, err = 0, p[2];
+	pid_t pid;
+
+	memset(payload, 'x', sizeof(payload));
+	mkdirs(POD_L);
+	tap_success(bind_pod(POD_L, UID_L, "tenant-l/log", 7, NULL), "log cap: bind L");
+	for (i = 0; i < 12 && !err; i++)
+		err = dp_pod_extend(&dev, NULL, UID_L, "container.big", payload,
+				    sizeof(payload), NULL);
+	tap_ok(!err, "log cap: 12 events of 4096 bytes (about 100 KiB of lines)");
+	if (pipe(p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		struct dstack_pod_pod_log a;
+		struct logcap r = { 0 };
+		int dfd;
+
+		close(p[0]);
+		dfd = move_self(POD_L) ? -1 : open("/dev/dstack-pod", O_RDWR);
+		memset(&a, 0, sizeof(a));
+		a.buf = (uintptr_t)buf;
+		a.buf_len = sizeof(buf);
+		if (dfd < 0 || ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a)) {
+			r.err = errno ? errno : EIO;
+		} else {
+			r.count = a.count;
+			r.used = a.used;
+			r.total = a.total;
+			a.start = a.count;
+			r.start2 = a.start;
+			if (ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a))
+				r.err = errno;
+			r.count2 = a.count;
+		}
+		write_all(p[1], &r, sizeof(r));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &lc, sizeof(lc)) != sizeof(lc))
+		lc.err = EIO;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	tap_ok(!lc.err && lc.total == 12 && lc.used <= LOGCAP &&
+	       lc.used > LOGCAP - LOGCAP_LINE && lc.count < lc.total,
+	       "log cap: a 256 KiB buffer gets at most 64 KiB (%u bytes, %u of %u events)",
+	       lc.used, lc.count, lc.total);
+	tap_ok(!lc.err && lc.count + lc.count2 == lc.total,
+	       "log cap: a second call from start=%u returns the other %u", lc.start2, lc.count2);
+	tap_success(dp_unbind(&dev, NULL, UID_L), "log cap: unbind L");
+	rmdir(POD_L);
+}
+
+/*
+ * Kernel memory a caller makes the module keep (Pod structures, events)
+ * is charged to the caller's memory cgroup (GFP_KERNEL_ACCOUNT): a binder
+ * in a cgroup with memory.max cannot pin unaccounted memory.
+ */
+#define UID_M		"2f2f2f2f-3333-4444-8555-666677778888"
+#define POD_M		CG "/kubepods/burstable/pod" UID_M
+#define ACCT		CG "/dstack-acct"
+#define ACCT_EVENTS	200
+
+static long slab_of(const char *cg)
+{
+	char path[128], buf[8192], *p;
+
+	snprintf(path, sizeof(path), "%s/memory.stat", cg);
+	if (st_read_file(path, buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "\nslab ");
+	return p ? strtol(p + 6, NULL, 10) : -1;
+}
+
+static int acct_extends(void *unused)
+{
+	static char payload[4096];
+	struct dp_dev dev = { .fd = fd };
+	int i;
+
+	(void)unused;
+	memset(payload, 'm', sizeof(payload));
+	if (move_self(ACCT))
+		return 250;
+	for (i = 0; i < ACCT_EVENTS; i++)
+		if (dp_pod_extend(&dev, NULL, UID_M, "container.acct", payload,
+				  sizeof(payload), NULL))
+			return errno;
+	return 0;
+}
+
+static void test_memcg_charge(void)
+{
+	struct dp_dev dev = { .fd = fd };
+	long before, after;
+	int r, status;
+	pid_t pid;
+
+	tap_ok(!st_write_file(CG "/cgroup.subtree_control", "+memory") &&
+	       !mkdir(ACCT, 0755), "memcg: a cgroup with the memory controller");
+	mkdirs(POD_M);
+	tap_success(bind_pod(POD_M, UID_M, "tenant-m/acct", 8, NULL), "memcg: bind M");
+	before = slab_of(ACCT);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(acct_extends(NULL));
+	r = waitpid(pid, &status, 0) == pid && WIFEXITED(status) ? WEXITSTATUS(status) : 251;
+	after = slab_of(ACCT);
+	tap_ok(!r, "memcg: %d Pod extends of 4096 bytes from inside it (%d)", ACCT_EVENTS, r);
+	tap_ok(before >= 0 && after - before >= ACCT_EVENTS * 4096L,
+	       "memcg: the events are charged to the caller's cgroup (slab %ld -> %ld)",
+	       before, after);
+	tap_success(dp_unbind(&dev, NULL, UID_M), "memcg: unbind M");
+	rmdir(POD_M);
+	rmdir(ACCT);
+}
+
 static void test_rules(void)
 {
 	struct dstack_pod_bind a;
@@ -476,6 +615,10 @@ static void test_mediated(void)
 	tap_errno(dp_attest(&dev, ffd, NULL, 0, NULL, NULL) ? -1 : 0, EBADF,
 		  "mediated: a non-pidfd fd -> EBADF");
 	close(ffd);
+	ffd = eventfd(0, EFD_CLOEXEC);
+	tap_errno(dp_attest(&dev, ffd, NULL, 0, NULL, NULL) ? -1 : 0, EBADF,
+		  "mediated: another anon-inode file (eventfd) -> EBADF");
+	close(ffd);
 
 	a = calloc(1, sizeof(*a));
 	a->pidfd = 3;
@@ -492,6 +635,90 @@ static void test_mediated(void)
 	a->reserved[2] = 1;
 	tap_errno(ioctl(fd, DSTACK_POD_IOC_ATTEST, a), EINVAL, "attest: reserved != 0 -> EINVAL");
 	free(a);
+}
+
+/*
+ * ATTEST_PID names a process by its thread-group leader.  When the leader
+ * has exited (pthread_exit() in main) it stays a zombie in its old cgroup
+ * while the live threads move on; the claims must not follow the dead
+ * leader.  The module refuses such a process with ESRCH (issue 13,
+ * finding 3; Documentation/pods.rst).
+ */
+static int leader_pipe[2];
+
+static void *leader_survivor(void *unused)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	char c;
+
+	(void)unused;
+	/* Wait for the leader to exit, then move the whole process to B. */
+	while (read(leader_pipe[0], &c, 1) != 1)
+		;
+	if (move_self(CTR_B))
+		tid = -tid;
+	write_all(leader_pipe[1], &tid, sizeof(tid));
+	pause();
+	return NULL;
+}
+
+static void test_mediated_exited_leader(void)
+{
+	struct dstack_pod_claims c;
+	struct dp_dev dev = { .fd = fd };
+	char path[128], buf[512], u[37];
+	pid_t pid, tid = 0;
+	int p2c[2], c2p[2], pfd, r, e;
+
+	if (pipe(p2c) || pipe(c2p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		pthread_t t;
+
+		leader_pipe[0] = p2c[0];
+		leader_pipe[1] = c2p[1];
+		if (move_self(CTR_A))
+			_exit(2);
+		pthread_create(&t, NULL, leader_survivor, NULL);
+		write_all(c2p[1], "r", 1);
+		pthread_exit(NULL);
+	}
+	/* The agent holds a pidfd from the moment its peer connects. */
+	pfd = pidfd_open_(pid);
+	r = (int)read(c2p[0], buf, 1);
+	/* The leader is a zombie once its state says so. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	for (e = 0; e < 500; e++) {
+		if (!st_read_file(path, buf, sizeof(buf)) && strstr(buf, ") Z "))
+			break;
+		usleep(10000);
+	}
+	tap_ok(r == 1 && pfd >= 0 && e < 500, "exited leader: the leader is a zombie, a thread lives");
+	write_all(p2c[1], "m", 1);
+	r = (int)read(c2p[0], &tid, sizeof(tid));
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
+	tap_ok(r == sizeof(tid) && tid > 0 && !st_read_file(path, buf, sizeof(buf)) &&
+	       strstr(buf, strrchr(CTR_B, '/')),
+	       "exited leader: the live thread %d moved the process to Pod B", tid);
+
+	memset(&c, 0, sizeof(c));
+	r = dp_attest(&dev, pfd, NULL, 0, &c, NULL);
+	e = errno;
+	dp_uuid_format(c.pod_uid, u);
+	if (!r)
+		tap_diag("ATTEST_PID returned the claims of %s (A is %s, B is %s)",
+			 u, UID_A, UID_B);
+	tap_ok(r && e == ESRCH,
+	       "exited leader: ATTEST_PID refuses with ESRCH, never the dead leader's Pod A");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(pfd);
+	close(p2c[0]);
+	close(p2c[1]);
+	close(c2p[0]);
+	close(c2p[1]);
 }
 
 static void test_unbind_rebind(void)
@@ -703,6 +930,90 @@ static void test_stress(void)
 	       wl, objs);
 }
 
+/*
+ * POD_LOG reads the caller's Pod log without the bindings mutex: readers
+ * inside a cgroup that is bound, measured and unbound over and over must
+ * only ever see one binding's complete, well-formed events.
+ */
+#define LOG_ROUNDS	300
+#define LOG_EVENTS	3
+static int log_ok, log_bad, log_enoent;
+
+static void *log_reader(void *unused)
+{
+	static __thread char buf[64 * 1024];
+	struct dstack_pod_pod_log a;
+	struct dp_log log;
+	uint8_t d[48];
+	size_t i;
+	FILE *f;
+	int bad, dfd = open("/dev/dstack-pod", O_RDWR);
+
+	(void)unused;
+	while (dfd >= 0 && !stress_stop) {
+		memset(&a, 0, sizeof(a));
+		a.buf = (uintptr_t)buf;
+		a.buf_len = sizeof(buf);
+		if (ioctl(dfd, DSTACK_POD_IOC_POD_LOG, &a)) {
+			if (errno == ENOENT)
+				__atomic_add_fetch(&log_enoent, 1, __ATOMIC_RELAXED);
+			else
+				__atomic_add_fetch(&log_bad, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		memset(&log, 0, sizeof(log));
+		f = fmemopen(buf, a.used ? a.used : 1, "r");
+		bad = !f || (a.used && dp_log_parse(f, &log)) || log.n != a.count ||
+		      a.count > a.total || a.total > LOG_EVENTS;
+		for (i = 0; !bad && i < log.n; i++)
+			bad = log.ev[i].index != i ||
+			      dp_event_digest(log.ev[i].name, log.ev[i].payload,
+					      log.ev[i].payload_len, d) ||
+			      memcmp(d, log.ev[i].digest, 48) ||
+			      log.ev[i].payload_len != log.ev[0].payload_len ||
+			      memcmp(log.ev[i].payload, log.ev[0].payload,
+				     log.ev[0].payload_len);
+		if (f)
+			fclose(f);
+		dp_log_free(&log);
+		__atomic_add_fetch(bad ? &log_bad : &log_ok, 1, __ATOMIC_RELAXED);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return NULL;
+}
+
+static void test_pod_log_stress(void)
+{
+	struct dp_dev dev = { .fd = fd };
+	char uid[40], payload[16];
+	pthread_t t[2];
+	int i, j, err = 0;
+
+	stress_stop = 0;
+	mkdirs(stress_cg);
+	move_self(stress_cg);
+	pthread_create(&t[0], NULL, log_reader, NULL);
+	pthread_create(&t[1], NULL, log_reader, NULL);
+	for (i = 0; i < LOG_ROUNDS && !err; i++) {
+		snprintf(uid, sizeof(uid), "00000000-0000-4000-9000-%012d", i);
+		snprintf(payload, sizeof(payload), "round-%d", i);
+		err = bind_pod(stress_cg, uid, "logstress", i, NULL);
+		for (j = 0; j < LOG_EVENTS && !err; j++)
+			err = dp_pod_extend(&dev, NULL, uid, "container.log", payload,
+					    strlen(payload), NULL);
+		err = err || dp_unbind(&dev, NULL, uid);
+	}
+	stress_stop = 1;
+	pthread_join(t[0], NULL);
+	pthread_join(t[1], NULL);
+	move_self(CG);
+	tap_ok(!err, "log stress: %d bind/extend/unbind rounds", LOG_ROUNDS);
+	tap_ok(!log_bad && log_ok > 0,
+	       "log stress: every Pod log read is one binding's whole log (%d ok, %d ENOENT, %d bad)",
+	       log_ok, log_enoent, log_bad);
+}
+
 static void test_fuse_overlap(void)
 {
 	struct st_state s0, s1;
@@ -715,6 +1026,58 @@ static void test_fuse_overlap(void)
 		  "fuse: a binder cgroup inside a bound Pod -> EBUSY");
 	st_snapshot(&s1);
 	tap_ok(st_same(&s0, &s1) && !s1.mode, "fuse: refused, nothing changed");
+}
+
+/* Reload the module with @params: 0 or an errno value. */
+static int reload(const char *params)
+{
+	int mfd, r;
+
+	close(fd);
+	fd = -1;
+	/* Not loaded (ENOENT) after a refused load. */
+	if (syscall(SYS_delete_module, "dstack_pod", O_NONBLOCK) && errno != ENOENT)
+		return errno;
+	mfd = open("kmod/dstack_pod.ko", O_RDONLY | O_CLOEXEC);
+	r = (int)syscall(SYS_finit_module, mfd, params, 0);
+	r = r ? errno : 0;
+	close(mfd);
+	if (!r)
+		fd = st_open();
+	return r;
+}
+
+/*
+ * max_pods and max_pod_events accept 0 (no binds; Pods that cannot be
+ * measured) and refuse values above their limits at load.
+ */
+static void test_limit_params(void)
+{
+	struct dp_dev dev;
+	struct att r;
+	const char *cg = CG "/kubepods/burstable/pod" UID_D;
+
+	mkdirs(cg);
+	tap_ok(reload("backend=sim max_pods=0 max_pod_events=0") == 0,
+	       "limits: loads with max_pods=0 max_pod_events=0");
+	tap_errno(bind_pod(cg, UID_D, "tenant-d/job", 5, NULL) ? -1 : 0, ENOSPC,
+		  "limits: max_pods=0 refuses every bind (ENOSPC)");
+	tap_ok(reload("backend=sim max_pod_events=0") == 0, "limits: loads with max_pod_events=0");
+	dev.fd = fd;
+	tap_success(bind_pod(cg, UID_D, "tenant-d/job", 5, NULL),
+		    "limits: max_pod_events=0 still binds");
+	tap_errno(dp_pod_extend(&dev, NULL, UID_D, "container.x", "", 0, NULL) ? -1 : 0,
+		  ENOSPC, "limits: max_pod_events=0 refuses every Pod extend (ENOSPC)");
+	attest_in(cg, DIRECT, &r);
+	tap_ok(claims_are(&r, UID_D, "tenant-d/job", 5) && !r.c.pmr_events,
+	       "limits: such a Pod attests, with an empty PMR");
+	tap_ok(reload("backend=sim max_pods=1000001") == EINVAL,
+	       "limits: max_pods=1000001 fails the load (EINVAL)");
+	tap_ok(fd < 0 && reload("backend=sim max_pod_events=65537") == EINVAL,
+	       "limits: max_pod_events=65537 fails the load (EINVAL)");
+	tap_ok(fd < 0 && reload("backend=sim max_pods=1000000 max_pod_events=65536") == 0,
+	       "limits: the largest values load");
+	rmdir(cg);
 }
 
 int main(int argc, char **argv)
@@ -733,15 +1096,20 @@ int main(int argc, char **argv)
 	test_bind_and_attest();
 	test_nesting_fork_exec_threads();
 	test_pod_measure();
+	test_pod_log_cap();
+	test_memcg_charge();
 	test_rules();
 	test_privilege();
 	test_mediated();
+	test_mediated_exited_leader();
 	test_unbind_rebind();
 	test_cgroup_removed();
 	test_v1_rmdir();
 	test_max_pods();
 	test_stress();
+	test_pod_log_stress();
 	test_fuse_overlap();
+	test_limit_params();
 	close(fd);
 	return tap_end();
 }

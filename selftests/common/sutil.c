@@ -147,6 +147,25 @@ static int st_drop_sys_admin(void)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/* uid 0 with CAP_NET_ADMIN alone, in every set and the bounding set. */
+static int st_only_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	int cap;
+
+	for (cap = 0; cap <= 63; cap++)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) &&
+		    errno != EINVAL)
+			return -1;
+	memset(data, 0, sizeof(data));
+	data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective = CAP_TO_MASK(CAP_NET_ADMIN);
+	data[CAP_TO_INDEX(CAP_NET_ADMIN)].permitted = CAP_TO_MASK(CAP_NET_ADMIN);
+	return (int)syscall(SYS_capset, &hdr, data);
+}
+
 int st_as(enum st_drop how, int (*fn)(void *), void *arg)
 {
 	int status;
@@ -162,6 +181,8 @@ int st_as(enum st_drop how, int (*fn)(void *), void *arg)
 		if (how == ST_DROP_NOBODY)
 			r = setresgid(ST_NOBODY, ST_NOBODY, ST_NOBODY) ||
 			    setresuid(ST_NOBODY, ST_NOBODY, ST_NOBODY);
+		else if (how == ST_DROP_NET_ADMIN)
+			r = st_only_net_admin();
 		else
 			r = st_drop_sys_admin();
 		if (r)

@@ -37,10 +37,12 @@ pid_t st_spawn_in(const char *cg);
 /*
  * Run fn(arg) in a child process after dropping privilege:
  * ST_DROP_NOBODY: setresuid/setresgid to nobody (no capabilities);
- * ST_DROP_CAP: stay uid 0 but without CAP_SYS_ADMIN in any set.
+ * ST_DROP_CAP: stay uid 0 but without CAP_SYS_ADMIN in any set;
+ * ST_DROP_NET_ADMIN: stay uid 0 with CAP_NET_ADMIN as the only capability
+ *   (a hostNetwork agent such as a CNI plugin or kube-proxy).
  * fn returns 0 or an errno value; so does st_as().
  */
-enum st_drop { ST_DROP_NOBODY, ST_DROP_CAP };
+enum st_drop { ST_DROP_NOBODY, ST_DROP_CAP, ST_DROP_NET_ADMIN };
 int st_as(enum st_drop how, int (*fn)(void *), void *arg);
 
 /* Snapshot of the observable state, to prove failed calls change nothing. */

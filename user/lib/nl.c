@@ -445,7 +445,7 @@ static int dp_nl_result(struct dp_nl_req *req, int nlret)
 					 req->ext);
 		switch (err) {
 		case EPERM:
-			return dp_seterr(err, "%s refused: the dstack_pod netlink commands need CAP_NET_ADMIN (GENL_ADMIN_PERM); run as root",
+			return dp_seterr(err, "%s refused: the dstack_pod netlink commands need CAP_SYS_ADMIN; run as root",
 					 req->what);
 		case ENOENT:
 			return dp_seterr(err, "%s: no such Pod", req->what);

@@ -159,7 +159,7 @@ int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 	/*
 	 * RTMR3: the file the node published (a Pod sees neither of the
 	 * others; the verifier replays whatever it gets against the quote),
-	 * else securityfs (root), else netlink (CAP_NET_ADMIN).
+	 * else securityfs (root), else netlink (CAP_SYS_ADMIN).
 	 */
 	if (rtmr3_log) {
 		FILE *f = fopen(rtmr3_log, "re");
