@@ -374,7 +374,7 @@ static void test_pod_log_cap(void)
 		int dfd;
 
 		close(p[0]);
-		dfd = move_self(POD_L) ? -1 : open("/dev/dstack-pod", O_RDWR);
+		dfd = st_move_self(POD_L) ? -1 : open("/dev/dstack-pod", O_RDWR);
 		memset(&a, 0, sizeof(a));
 		a.buf = (uintptr_t)buf;
 		a.buf_len = sizeof(buf);
@@ -437,7 +437,7 @@ static int acct_extends(void *unused)
 
 	(void)unused;
 	memset(payload, 'm', sizeof(payload));
-	if (move_self(ACCT))
+	if (st_move_self(ACCT))
 		return 250;
 	for (i = 0; i < ACCT_EVENTS; i++)
 		if (dp_pod_extend(&dev, NULL, UID_M, "container.acct", payload,
@@ -655,7 +655,7 @@ static void *leader_survivor(void *unused)
 	/* Wait for the leader to exit, then move the whole process to B. */
 	while (read(leader_pipe[0], &c, 1) != 1)
 		;
-	if (move_self(CTR_B))
+	if (st_move_self(CTR_B))
 		tid = -tid;
 	write_all(leader_pipe[1], &tid, sizeof(tid));
 	pause();
@@ -679,7 +679,7 @@ static void test_mediated_exited_leader(void)
 
 		leader_pipe[0] = p2c[0];
 		leader_pipe[1] = c2p[1];
-		if (move_self(CTR_A))
+		if (st_move_self(CTR_A))
 			_exit(2);
 		pthread_create(&t, NULL, leader_survivor, NULL);
 		write_all(c2p[1], "r", 1);
@@ -992,7 +992,7 @@ static void test_pod_log_stress(void)
 
 	stress_stop = 0;
 	mkdirs(stress_cg);
-	move_self(stress_cg);
+	st_move_self(stress_cg);
 	pthread_create(&t[0], NULL, log_reader, NULL);
 	pthread_create(&t[1], NULL, log_reader, NULL);
 	for (i = 0; i < LOG_ROUNDS && !err; i++) {
@@ -1007,7 +1007,7 @@ static void test_pod_log_stress(void)
 	stress_stop = 1;
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
-	move_self(CG);
+	st_move_self(CG);
 	tap_ok(!err, "log stress: %d bind/extend/unbind rounds", LOG_ROUNDS);
 	tap_ok(!log_bad && log_ok > 0,
 	       "log stress: every Pod log read is one binding's whole log (%d ok, %d ENOENT, %d bad)",
