@@ -155,25 +155,9 @@ int main(void)
 	fd = st_open();
 	mkdir(BINDER, 0755);
 	mkdir(POD, 0755);
-	fflush(stdout);
-	pod = fork();
-	if (pod == 0) {
-		if (st_write_file(POD "/cgroup.procs", "0"))
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	pidfd = (int)syscall(SYS_pidfd_open, pod, 0);
-	/* Wait until the Pod process is in its cgroup. */
-	for (n = 0; n < 1000; n++) {
-		char buf[256], path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", pod);
-		if (!st_read_file(path, buf, sizeof(buf)) && strstr(buf, "/race-pod"))
-			break;
-		usleep(10000);
-	}
-	if (!tap_ok(pidfd >= 0 && n < 1000, "a Pod process, a pidfd for it"))
+	pod = st_spawn_in(POD);		/* returns once it is in the cgroup */
+	pidfd = pod > 0 ? (int)syscall(SYS_pidfd_open, pod, 0) : -1;
+	if (!tap_ok(pidfd >= 0, "a Pod process, a pidfd for it"))
 		return tap_end();
 
 	for (n = 0; n < ROUNDS; n++) {

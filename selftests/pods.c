@@ -690,12 +690,13 @@ static void test_mediated_exited_leader(void)
 	r = (int)read(c2p[0], buf, 1);
 	/* The leader is a zombie once its state says so. */
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	for (e = 0; e < 500; e++) {
+	for (e = 0; e < 60000; e++) {
 		if (!st_read_file(path, buf, sizeof(buf)) && strstr(buf, ") Z "))
 			break;
-		usleep(10000);
+		usleep(1000);
 	}
-	tap_ok(r == 1 && pfd >= 0 && e < 500, "exited leader: the leader is a zombie, a thread lives");
+	tap_ok(r == 1 && pfd >= 0 && e < 60000,
+	       "exited leader: the leader is a zombie, a thread lives");
 	write_all(p2c[1], "m", 1);
 	r = (int)read(c2p[0], &tid, sizeof(tid));
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);

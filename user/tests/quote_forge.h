@@ -444,4 +444,19 @@ static inline char *fg_collateral(struct forge *f, const char *real_json,
 	return res;
 }
 
+/* The name and reason of a verdict's first failed check. */
+static inline const char *failed(const struct dp_verdict *v)
+{
+	const struct dp_check *c = dp_verdict_failure(v);
+
+	return c ? c->name : "(none)";
+}
+
+static inline const char *reason(const struct dp_verdict *v)
+{
+	const struct dp_check *c = dp_verdict_failure(v);
+
+	return c ? c->reason : "";
+}
+
 #endif

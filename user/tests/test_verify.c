@@ -10,20 +10,6 @@
 
 #include <pthread.h>
 
-static const char *failed(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->name : "(none)";
-}
-
-static const char *reason(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->reason : "";
-}
-
 /* Verify and expect failure at check `want` (NULL: expect success). */
 static int expect_fail(const uint8_t *q, size_t len,
 		       const struct dp_verify_opts *o, const char *want,

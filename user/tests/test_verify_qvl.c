@@ -20,20 +20,6 @@ struct ctx {
 	struct forge f;
 };
 
-static const char *failed(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->name : "(none)";
-}
-
-static const char *reason(const struct dp_verdict *v)
-{
-	const struct dp_check *c = dp_verdict_failure(v);
-
-	return c ? c->reason : "";
-}
-
 /* The sample's tcb_info, parsed, for a test to edit. */
 static json_object *tcb_info(const struct ctx *t)
 {
