@@ -15,7 +15,16 @@
 #   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
 
 KREL ?= $(shell uname -r)
-KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1))
+# A kernel of the matrix fetched by scripts/kernels (make kernels) has its
+# build directory in build/kernels/$(KREL)/kdir and, when the host's
+# compiler cannot build for it, a chroot that `scripts/kernels run` enters.
+# Then KREL is exported, so selftests/vm/prepare and run boot that kernel.
+KMX := $(wildcard $(CURDIR)/build/kernels/$(KREL)/kdir)
+KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(if $(KMX),$(shell cat $(KMX))),$(if $(filter command line environment,$(origin KREL)),,$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)))
+KRUN := $(if $(KMX),./scripts/kernels run $(KREL))
+ifneq ($(KMX),)
+export KREL
+endif
 
 B := build
 CC ?= cc
@@ -63,15 +72,15 @@ HOOK := $(B)/bin/dstack-pod-hook
 
 PROGS := $(PODCTL) $(HOOK)
 
-.PHONY: all modules user selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare install
+.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare install
 .PHONY: check-debug debug-kernel
 .DEFAULT_GOAL := all
 
 all: modules user
 
 modules:
-	@test -n "$(KDIR)" -a -d "$(KDIR)" || { echo "no kernel build dir: install linux-headers or set KDIR=" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+	@test -n "$(KDIR)" && { test -n "$(KRUN)" || test -d "$(KDIR)"; } || { echo "no kernel build dir for $(KREL): install linux-headers, set KDIR=, or fetch it (make kernels)" >&2; exit 1; }
+	$(KRUN) $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 user: $(PROGS) $(LIB)
 
@@ -164,6 +173,21 @@ bench: deps
 fuzz:
 	@./scripts/fuzz
 
+# Kernel matrix (Documentation/kubernetes.rst, "Tested kernels"):
+# `make kernels` downloads and unpacks them (build/apt, build/kernels,
+# build/chroots; root), `make matrix-build` builds the modules with W=1 and
+# no warning allowed against each, `make matrix` also boots each one and
+# runs the VM suites (MATRIX_FULL: kernels that run every suite, default
+# the oldest and the newest; the others run MATRIX_SMOKE).
+kernels:
+	@./scripts/kernels fetch
+
+matrix-build: kernels
+	@./scripts/matrix --build-only
+
+matrix: kernels user selftests-build
+	@./scripts/matrix
+
 dkms-check:
 	@KDIR=$(KDIR) ./scripts/dkms-check
 
@@ -180,7 +204,7 @@ install: $(PODCTL) $(HOOK)
 	install -D -m 0644 deploy/crio/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/crio/dstack-pod.json
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	-$(KRUN) $(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -rf $(B)
 
 # dstack-pod-qgs-sim: a simulated Intel QGS, development and tests only

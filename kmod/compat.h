@@ -179,4 +179,15 @@ static inline struct nlattr **dp_genl_dump_attrs(struct netlink_callback *cb)
 #include <asm/unaligned.h>
 #endif
 
+/*
+ * bin2hex() and hex_to_bin() are declared in <linux/hex.h> where it exists
+ * (v6.x, Kbuild probe); <linux/kernel.h> stopped including it in v7.x.
+ * Older kernels declare them in <linux/kernel.h>.
+ */
+#ifdef DP_HAVE_LINUX_HEX_H
+#include <linux/hex.h>
+#else
+#include <linux/kernel.h>
+#endif
+
 #endif /* DSTACK_POD_COMPAT_H */

@@ -18,6 +18,7 @@
 #include <linux/string.h>
 #include <linux/kernel.h>
 
+#include "compat.h"
 #include "dstack_pod.h"
 
 static struct crypto_shash *dp_sha384_tfm;

@@ -272,6 +272,68 @@ int cmd_unload(int argc, char **argv)
 #define TSM_REPORT	"/sys/kernel/config/tsm/report"
 #define TDX_MISC	"/sys/devices/virtual/misc/tdx_guest"
 
+/* A module this kernel has (modules.dep or built in), loaded or not. */
+static int mod_known(struct kmod_ctx *ctx, const char *name)
+{
+	struct kmod_list *list = NULL;
+	int known;
+
+	if (kmod_module_new_from_lookup(ctx, name, &list) < 0)
+		return 0;
+	known = list != NULL;
+	kmod_module_unref_list(list);
+	return known;
+}
+
+/* The CPU is a TDX guest: /proc/cpuinfo lists the tdx_guest flag. */
+static int cpu_is_td(void)
+{
+	char line[4096];
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	int td = 0;
+
+	if (!f)
+		return 0;
+	while (!td && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) && strstr(line, " tdx_guest"))
+			td = 1;
+	fclose(f);
+	return td;
+}
+
+/*
+ * Modules that give root a report or an RTMR extend once loaded: tdx_guest
+ * (/dev/tdx_guest, and the RTMR files from v6.16), tsm (configfs-tsm, v6.7
+ * to v6.18) and tsm_report (its name from v6.19).  A module that is there
+ * but not loaded is a path root can still open after the fuse on a TD;
+ * on a CPU that is not a TD it cannot load, and the preflight says so.
+ */
+static const char *const preflight_mods[] = { "tdx_guest", "tsm", "tsm_report" };
+
+static int preflight_unloaded_mods(struct kmod_ctx *ctx, FILE *out)
+{
+	int td = cpu_is_td(), found = 0, st;
+	size_t i;
+
+	for (i = 0; i < sizeof(preflight_mods) / sizeof(preflight_mods[0]); i++) {
+		const char *m = preflight_mods[i];
+
+		st = mod_state(ctx, m);
+		if (st == KMOD_MODULE_BUILTIN || st == KMOD_MODULE_LIVE ||
+		    st == KMOD_MODULE_COMING || !mod_known(ctx, m))
+			continue;
+		if (td) {
+			found++;
+			fprintf(out, "preflight: module %s is not loaded but this kernel has it: root can load it after the fuse; blacklist it (install %s /bin/false in modprobe.d)\n",
+				m, m);
+		} else {
+			fprintf(out, "preflight: note: module %s is there but not loaded, and this CPU is not a TDX guest (no tdx_guest flag): it cannot serve reports here\n",
+				m);
+		}
+	}
+	return found;
+}
+
 int podctl_fuse_preflight(FILE *out)
 {
 	struct kmod_ctx *ctx = kctx();
@@ -294,8 +356,10 @@ int podctl_fuse_preflight(FILE *out)
 		fprintf(out, "preflight: %s exists although libkmod does not list a tdx_guest module: the driver is there and root can get TD reports through /dev/tdx_guest; boot a kernel without it\n",
 			stat("/dev/tdx_guest", &sb) ? TDX_MISC : "/dev/tdx_guest");
 	}
-	if (ctx)
+	if (ctx) {
+		found += preflight_unloaded_mods(ctx, out);
 		kmod_unref(ctx);
+	}
 	if (!stat(TSM_REPORT, &sb)) {
 		found++;
 		fprintf(out, "preflight: %s exists: configfs-tsm lets root create TD reports/quotes with arbitrary inblob; unload tsm_report/tdx_guest or boot without CONFIG_TSM_REPORTS\n",
