@@ -176,6 +176,12 @@ static int pccs_curl_err(CURL *h, CURLcode rc, const struct pccs_resp *r,
 		break;
 	case CURLE_WRITE_ERROR:
 	case CURLE_FILESIZE_EXCEEDED:
+		if (r->hdr_too_big) {
+			dp_fmt_err(err, errlen,
+				   "GET %s: response headers larger than %u bytes",
+				   url, DP_PCCS_HEADER_MAX);
+			return -EBADMSG;
+		}
 		if (r->nomem) {
 			dp_fmt_err(err, errlen, "GET %s: out of memory", url);
 			return -ENOMEM;
@@ -329,6 +335,11 @@ static int pccs_get(CURL *h, const char *url, int64_t deadline,
 
 /* ---- answers to collateral ------------------------------------------------ */
 
+static int nibble(char c)
+{
+	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
 /* Percent-decoding of an issuer chain header, in place.  0 or -1. */
 static int url_decode(char *s)
 {
@@ -341,8 +352,9 @@ static int url_decode(char *s)
 			continue;
 		}
 		if (!isxdigit((unsigned char)s[1]) ||
-		    !isxdigit((unsigned char)s[2]) || dp_unhex_exact(s + 1, &b, 1))
+		    !isxdigit((unsigned char)s[2]))
 			return -1;
+		b = (uint8_t)(nibble(s[1]) << 4 | nibble(s[2]));
 		if (b == 0)
 			return -1;
 		*o++ = (char)b;
@@ -364,14 +376,16 @@ static size_t skip_ws(const char *s, size_t p, size_t len)
  * One JSON value at s[p, len) delimited by json-c; its end in *end.  The
  * value (a new reference) or NULL.
  */
-static json_object *json_at(const char *s, size_t p, size_t len, size_t *end)
+static json_object *json_at(const char *s, size_t p, size_t len, size_t *end,
+			    int strict)
 {
 	json_tokener *tok = json_tokener_new_ex(PCCS_JSON_DEPTH);
 	json_object *o;
 
 	if (!tok)
 		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	/* strict: trailing text; the walk (split_signed) needs what follows */
+	json_tokener_set_flags(tok, strict ? JSON_TOKENER_STRICT : 0);
 	o = json_tokener_parse_ex(tok, s + p, (int)(len - p));
 	if (o && json_tokener_get_error(tok) == json_tokener_success) {
 		*end = p + json_tokener_get_parse_end(tok);
@@ -400,12 +414,17 @@ static int split_signed(const char *body, size_t len, const char *doc,
 	*text = *sig = NULL;
 	if (len > INT_MAX || memchr(body, '\0', len))
 		return -1;
+	/* the whole answer is one strict JSON value */
+	k = json_at(body, 0, len, &end, 1);
+	json_object_put(k);
+	if (!k || skip_ws(body, end, len) != len)
+		return -1;
 	p = skip_ws(body, 0, len);
 	if (p >= len || body[p] != '{')
 		return -1;
 	p = skip_ws(body, p + 1, len);
 	while (p < len && body[p] != '}') {
-		k = json_at(body, p, len, &end);
+		k = json_at(body, p, len, &end, 0);
 		if (!k || !json_object_is_type(k, json_type_string)) {
 			json_object_put(k);
 			goto bad;
@@ -416,7 +435,7 @@ static int split_signed(const char *body, size_t len, const char *doc,
 			goto bad;
 		}
 		p = skip_ws(body, p + 1, len);
-		v = json_at(body, p, len, &end);
+		v = json_at(body, p, len, &end, 0);
 		if (!v) {
 			json_object_put(k);
 			goto bad;
