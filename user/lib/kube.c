@@ -12,7 +12,6 @@
  * used and redirects are not followed.
  */
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -29,6 +28,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "curl_dl.h"
 #include "dstackpod.h"
 #include "kube.h"
 #include "spec.h"
@@ -605,88 +605,6 @@ void dp_kubeconfig_free(struct dp_kubeconfig *kc)
 	memset(kc, 0, sizeof(*kc));
 }
 
-/* ---- libcurl, loaded on first use --------------------------------------- */
-
-struct kube_curl {
-	CURLcode (*global_init)(long flags);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
-	CURLcode (*easy_perform)(CURL *h);
-	CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
-	void (*easy_cleanup)(CURL *h);
-	const char *(*easy_strerror)(CURLcode rc);
-	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
-	void (*slist_free_all)(struct curl_slist *l);
-};
-
-static struct kube_curl kcurl;
-static int kcurl_errno;			/* positive errno once loading failed */
-static char kcurl_msg[256];
-static pthread_once_t kcurl_once = PTHREAD_ONCE_INIT;
-
-#define KCURL_SYM(f, s) { s, offsetof(struct kube_curl, f) }
-
-static void kcurl_load(void)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} syms[] = {
-		KCURL_SYM(global_init, "curl_global_init"),
-		KCURL_SYM(easy_init, "curl_easy_init"),
-		KCURL_SYM(easy_setopt, "curl_easy_setopt"),
-		KCURL_SYM(easy_perform, "curl_easy_perform"),
-		KCURL_SYM(easy_getinfo, "curl_easy_getinfo"),
-		KCURL_SYM(easy_cleanup, "curl_easy_cleanup"),
-		KCURL_SYM(easy_strerror, "curl_easy_strerror"),
-		KCURL_SYM(slist_append, "curl_slist_append"),
-		KCURL_SYM(slist_free_all, "curl_slist_free_all"),
-	};
-	struct kube_curl tmp;
-	const char *e;
-	void *h, *p;
-	size_t i;
-
-	h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		e = dlerror();
-		snprintf(kcurl_msg, sizeof(kcurl_msg),
-			 "cannot load libcurl.so.4 (install libcurl4): %s",
-			 e ? e : "?");
-		kcurl_errno = ENOSYS;
-		return;
-	}
-	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		p = dlsym(h, syms[i].name);
-		if (!p) {
-			snprintf(kcurl_msg, sizeof(kcurl_msg),
-				 "libcurl.so.4 lacks %s", syms[i].name);
-			kcurl_errno = ENOSYS;
-			dlclose(h);
-			return;
-		}
-		/* POSIX: a data pointer from dlsym() holds a function's address */
-		memcpy((char *)&tmp + syms[i].off, &p, sizeof(p));
-	}
-	if (tmp.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(kcurl_msg, sizeof(kcurl_msg),
-			 "curl_global_init failed");
-		kcurl_errno = ENOSYS;
-		dlclose(h);
-		return;
-	}
-	/* never unloaded: libcurl and OpenSSL keep global state */
-	kcurl = tmp;
-}
-
-static int kcurl_get(void)
-{
-	pthread_once(&kcurl_once, kcurl_load);
-	if (kcurl_errno)
-		return dp_seterr(kcurl_errno, "%s", kcurl_msg);
-	return 0;
-}
-
 /* ---- GET a Pod ----------------------------------------------------------- */
 
 /* DNS-1123 label (namespaces): [a-z0-9]([-a-z0-9]*[a-z0-9])?, <= 63. */
@@ -864,7 +782,7 @@ static int kube_check_pod(struct json_object *pod, const char *url,
 static int kube_curl_err(CURL *h, CURLcode rc, const struct kube_body *b,
 			 const char *url, const char *errbuf)
 {
-	const char *why = errbuf[0] ? errbuf : kcurl.easy_strerror(rc);
+	const char *why = errbuf[0] ? errbuf : dp_curl.easy_strerror(rc);
 	long oserr = 0;
 	int err;
 
@@ -876,7 +794,7 @@ static int kube_curl_err(CURL *h, CURLcode rc, const struct kube_body *b,
 		err = EHOSTUNREACH;
 		break;
 	case CURLE_COULDNT_CONNECT:
-		kcurl.easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+		dp_curl.easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
 		if (oserr == EHOSTUNREACH || oserr == ENETUNREACH)
 			err = EHOSTUNREACH;
 		else if (oserr == ETIMEDOUT)
@@ -908,7 +826,7 @@ static int kube_curl_err(CURL *h, CURLcode rc, const struct kube_body *b,
 static int kube_setopt_err(CURLcode rc, const char *name)
 {
 	return dp_seterr(ENOSYS, "libcurl refused %s: %s", name,
-			 kcurl.easy_strerror(rc));
+			 dp_curl.easy_strerror(rc));
 }
 
 #define KOPT(o, v) { o, #o, v }
@@ -965,12 +883,12 @@ static int kube_setup(CURL *h, const struct dp_kubeconfig *kc,
 	size_t i;
 
 	for (i = 0; i < sizeof(longs) / sizeof(longs[0]); i++) {
-		rc = kcurl.easy_setopt(h, longs[i].opt, longs[i].val);
+		rc = dp_curl.easy_setopt(h, longs[i].opt, longs[i].val);
 		if (rc != CURLE_OK)
 			return kube_setopt_err(rc, longs[i].name);
 	}
 	for (i = 0; i < sizeof(ptrs) / sizeof(ptrs[0]); i++) {
-		rc = kcurl.easy_setopt(h, ptrs[i].opt, ptrs[i].val);
+		rc = dp_curl.easy_setopt(h, ptrs[i].opt, ptrs[i].val);
 		if (rc != CURLE_OK)
 			return kube_setopt_err(rc, ptrs[i].name);
 	}
@@ -980,14 +898,14 @@ static int kube_setup(CURL *h, const struct dp_kubeconfig *kc,
 		blob.data = (void *)blobs[i].pem;
 		blob.len = strlen(blobs[i].pem);
 		blob.flags = CURL_BLOB_COPY;
-		rc = kcurl.easy_setopt(h, blobs[i].opt, &blob);
+		rc = dp_curl.easy_setopt(h, blobs[i].opt, &blob);
 		if (rc != CURLE_OK)
 			return kube_setopt_err(rc, blobs[i].name);
 	}
-	rc = kcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, wr);
+	rc = dp_curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, wr);
 	if (rc != CURLE_OK)
 		return kube_setopt_err(rc, "CURLOPT_WRITEFUNCTION");
-	rc = kcurl.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	rc = dp_curl.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 			       (curl_off_t)KUBE_BODY_MAX);
 	if (rc != CURLE_OK)
 		return kube_setopt_err(rc, "CURLOPT_MAXFILESIZE_LARGE");
@@ -1024,7 +942,7 @@ int dp_kube_get_pod(const struct dp_kubeconfig *kc, const char *ns,
 	if (timeout_ms <= 0 || timeout_ms > 600000)
 		return dp_seterr(EINVAL, "timeout %ld ms out of range (1..600000)",
 				 timeout_ms);
-	ret = kcurl_get();
+	ret = dp_curl_get();
 	if (ret)
 		return ret;
 
@@ -1035,7 +953,7 @@ int dp_kube_get_pod(const struct dp_kubeconfig *kc, const char *ns,
 	snprintf(url, n, "%s/api/v1/namespaces/%s/pods/%s", kc->server, ns,
 		 name);
 
-	l = kcurl.slist_append(NULL, "Accept: application/json");
+	l = dp_curl.slist_append(NULL, "Accept: application/json");
 	if (!l) {
 		ret = dp_seterr(ENOMEM, "HTTP headers");
 		goto out;
@@ -1046,13 +964,13 @@ int dp_kube_get_pod(const struct dp_kubeconfig *kc, const char *ns,
 		auth = malloc(n);
 		if (auth)
 			snprintf(auth, n, "Authorization: Bearer %s", kc->token);
-		l = auth ? kcurl.slist_append(hdrs, auth) : NULL;
+		l = auth ? dp_curl.slist_append(hdrs, auth) : NULL;
 		if (!l) {
 			ret = dp_seterr(ENOMEM, "HTTP headers");
 			goto out;
 		}
 	}
-	h = kcurl.easy_init();
+	h = dp_curl.easy_init();
 	if (!h) {
 		ret = dp_seterr(ENOMEM, "curl_easy_init");
 		goto out;
@@ -1061,12 +979,12 @@ int dp_kube_get_pod(const struct dp_kubeconfig *kc, const char *ns,
 	if (ret)
 		goto out;
 
-	rc = kcurl.easy_perform(h);
+	rc = dp_curl.easy_perform(h);
 	if (rc != CURLE_OK) {
 		ret = kube_curl_err(h, rc, &body, url, errbuf);
 		goto out;
 	}
-	kcurl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	dp_curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		kube_status_msg(&body, smsg, sizeof(smsg));
 		ret = dp_seterr(status == 401 || status == 403 ? EACCES :
@@ -1087,9 +1005,9 @@ int dp_kube_get_pod(const struct dp_kubeconfig *kc, const char *ns,
 		*pod = obj;
 out:
 	if (h)
-		kcurl.easy_cleanup(h);
+		dp_curl.easy_cleanup(h);
 	if (hdrs)
-		kcurl.slist_free_all(hdrs);
+		dp_curl.slist_free_all(hdrs);
 	free_secret(auth);
 	free(body.buf);
 	free(url);

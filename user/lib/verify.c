@@ -11,6 +11,7 @@
  *   qe.identity, quote.signature, quote.qe_vendor, tcb.platform, tcb.tdx_module,
  *   tcb.status, td.attributes, policy.*
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "pccs.h"
 #include "verify_int.h"
 
 /* ---- verdict bookkeeping ------------------------------------------------ */
@@ -1686,4 +1688,115 @@ out:
 	X509_free(root);
 	v->verified = v->failed_check < 0 && v->nchecks > 0;
 	return v->verified ? DP_VERIFY_OK : DP_VERIFY_FAIL;
+}
+
+/* ---- collateral alone (the PCCS client, pccs.c) ------------------------ */
+
+int dp_collateral_check(struct dp_collateral *c,
+			const struct dp_verify_opts *opts,
+			const uint8_t fmspc[6], char *err, size_t errlen)
+{
+	static const struct dp_verify_opts defaults;
+	struct dp_verdict *v;
+	uint8_t root_hash[32], got[6];
+	X509 *root = NULL;
+	json_object *f;
+	int rc = -EKEYREJECTED;
+
+	if (!opts)
+		opts = &defaults;
+	v = calloc(1, sizeof(*v));
+	if (!v) {
+		dp_fmt_err(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	v->failed_check = -1;
+	v->now = opts->now_set ? opts->now : (int64_t)time(NULL);
+	call_once(&g_once, crypto_init);
+	if (!opts->root_der && g_intel_root && X509_up_ref(g_intel_root)) {
+		root = g_intel_root;
+		memcpy(root_hash, g_intel_root_hash, 32);
+	} else if (opts->root_der) {
+		root = parse_root(opts->root_der, opts->root_der_len);
+		if (!root || EVP_Digest(opts->root_der, opts->root_der_len,
+					root_hash, NULL, sha256(), NULL) != 1) {
+			dp_fmt_err(err, errlen, "trusted root is not a DER certificate");
+			rc = -EINVAL;
+			goto out;
+		}
+	} else {
+		dp_fmt_err(err, errlen, "compiled-in root unavailable");
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (check_collateral(v, c, root, root_hash)) {
+		const struct dp_check *k = dp_verdict_failure(v);
+
+		dp_fmt_err(err, errlen, "%s: %s", k ? k->name : "collateral",
+			   k ? k->reason : "?");
+		if (k && !strcmp(k->name, "collateral.validity"))
+			rc = -ESTALE;
+		goto out;
+	}
+	if (fmspc) {
+		f = jget(c->tcb_info, "fmspc", json_type_string);
+		if (!f || hex_field(c->tcb_info, "fmspc", got, 6) ||
+		    memcmp(got, fmspc, 6)) {
+			char want[13];
+
+			dp_hex(fmspc, 6, want);
+			dp_fmt_err(err, errlen,
+				   "TCB info is for FMSPC %.16s, not %s",
+				   f ? json_object_get_string(f) : "(none)", want);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	X509_free(root);
+	free(v);
+	return rc;
+}
+
+int dp_quote_pck_id(const uint8_t *quote, size_t len, uint8_t fmspc[6],
+		    char ca[16], char *err, size_t errlen)
+{
+	struct dp_quote q;
+	struct dp_pck_ext ext;
+	STACK_OF(X509) *chain;
+	char why[DP_CHECK_REASON_LEN], cn[128] = "";
+	int rc = -1;
+
+	if (dp_quote_parse(quote, len, &q, why, sizeof(why))) {
+		dp_fmt_err(err, errlen, "quote: %s", why);
+		return -1;
+	}
+	chain = dp_pem_chain(q.pck_chain, q.pck_chain_len, NULL, why,
+			     sizeof(why));
+	if (!chain) {
+		dp_fmt_err(err, errlen, "PCK chain: %s", why);
+		return -1;
+	}
+	if (parse_pck_ext(sk_X509_value(chain, 0), &ext, why, sizeof(why))) {
+		dp_fmt_err(err, errlen, "PCK leaf: %s", why);
+		goto out;
+	}
+	X509_NAME_get_text_by_NID(X509_get_issuer_name(sk_X509_value(chain, 0)),
+				  NID_commonName, cn, sizeof(cn));
+	if (strstr(cn, "PCK Platform CA")) {
+		snprintf(ca, 16, "platform");
+	} else if (strstr(cn, "PCK Processor CA")) {
+		snprintf(ca, 16, "processor");
+	} else {
+		dp_fmt_err(err, errlen,
+			   "PCK leaf issuer \"%.60s\" is neither a PCK Platform CA nor a PCK Processor CA",
+			   cn);
+		goto out;
+	}
+	memcpy(fmspc, ext.fmspc, 6);
+	rc = 0;
+out:
+	sk_X509_pop_free(chain, X509_free);
+	ERR_clear_error();
+	return rc;
 }

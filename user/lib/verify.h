@@ -126,6 +126,19 @@ struct dp_verdict {
 int dp_verify_quote(const uint8_t *quote, size_t len,
 		    const struct dp_verify_opts *opts, struct dp_verdict *out);
 
+/*
+ * Verify a collateral object alone, as dp_verify_quote does before it
+ * looks at the quote (format, validity at now, CRLs, issuer chains and
+ * signatures against the root in opts; opts->collateral is ignored), and
+ * if fmspc is given that the TCB info is for it.  A success is
+ * remembered like dp_verify_quote's.  0, or a negative errno with a
+ * reason in err: -ESTALE expired or not yet valid, -EKEYREJECTED
+ * anything else that does not verify, -EINVAL a bad root.
+ */
+int dp_collateral_check(struct dp_collateral *c,
+			const struct dp_verify_opts *opts,
+			const uint8_t fmspc[6], char *err, size_t errlen);
+
 /* The first failing check, or NULL. */
 const struct dp_check *dp_verdict_failure(const struct dp_verdict *v);
 

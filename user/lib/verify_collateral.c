@@ -133,6 +133,62 @@ static X509 *intern_find(const struct dp_intern *t, const unsigned char *der,
 	return NULL;
 }
 
+/*
+ * Decoded certificates, process-wide, matched by their DER bytes.  The
+ * Intel PCK CA and TCB signing certificates (and a platform's PCK leaf)
+ * come back in every collateral document and every quote of a platform,
+ * and OpenSSL 3 spends most of d2i_X509() decoding the public key (a
+ * decoder context per call, about 1.5 million instructions, more than two
+ * ECDSA verifications).  An X509 decoded from the same bytes is the same
+ * certificate, so it is shared (by reference) instead of decoded again;
+ * nothing about verification is cached here.  A small table, replaced
+ * round robin, under a mutex.
+ */
+#define DP_CERT_CACHE	16
+#define DP_CERT_CACHE_MAX_DER	4096
+
+static struct {
+	X509 *x;
+	int len;
+	unsigned char der[DP_CERT_CACHE_MAX_DER];
+} cert_cache[DP_CERT_CACHE];
+static unsigned int cert_cache_next;
+static pthread_mutex_t cert_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static X509 *cert_cache_get(const unsigned char *der, long len)
+{
+	X509 *x = NULL;
+	int i;
+
+	if (len <= 0 || len > DP_CERT_CACHE_MAX_DER)
+		return NULL;
+	pthread_mutex_lock(&cert_cache_lock);
+	for (i = 0; i < DP_CERT_CACHE; i++)
+		if (cert_cache[i].x && cert_cache[i].len == len &&
+		    !memcmp(cert_cache[i].der, der, (size_t)len)) {
+			if (X509_up_ref(cert_cache[i].x))
+				x = cert_cache[i].x;
+			break;
+		}
+	pthread_mutex_unlock(&cert_cache_lock);
+	return x;
+}
+
+static void cert_cache_add(X509 *x, const unsigned char *der, long len)
+{
+	unsigned int i;
+
+	if (len <= 0 || len > DP_CERT_CACHE_MAX_DER || !X509_up_ref(x))
+		return;
+	pthread_mutex_lock(&cert_cache_lock);
+	i = cert_cache_next++ % DP_CERT_CACHE;
+	X509_free(cert_cache[i].x);
+	cert_cache[i].x = x;
+	cert_cache[i].len = (int)len;
+	memcpy(cert_cache[i].der, der, (size_t)len);
+	pthread_mutex_unlock(&cert_cache_lock);
+}
+
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
 static const char pem_end[] = "-----END CERTIFICATE-----";
 
@@ -155,6 +211,8 @@ static X509 *pem_block(const uint8_t *buf, size_t len,
 	    !strcmp(name, PEM_STRING_X509) && !header[0] &&
 	    BIO_pending(bio) == 0) {
 		x = intern_find(known, data, dlen);
+		if (!x)
+			x = cert_cache_get(data, dlen);
 		if (!x) {
 			const unsigned char *p = data;
 
@@ -163,6 +221,8 @@ static X509 *pem_block(const uint8_t *buf, size_t len,
 				X509_free(x);
 				x = NULL;
 			}
+			if (x)
+				cert_cache_add(x, data, dlen);
 		}
 	}
 	OPENSSL_free(name);
@@ -350,6 +410,7 @@ static int load_signed(json_object *root, const char *doc_key,
 		       const char **str, size_t *slen, json_object **doc,
 		       uint8_t sig[64], STACK_OF(X509) **chain,
 		       int64_t *issue, int64_t *next, struct dp_intern *known,
+		       const char *same_str, STACK_OF(X509) *same,
 		       char *err, size_t errlen)
 {
 	const char *s;
@@ -383,6 +444,19 @@ static int load_signed(json_object *root, const char *doc_key,
 	s = get_str(root, chain_key, &n, err, errlen);
 	if (!s)
 		return -1;
+	if (same_str && same && n == strlen(same_str) && !memcmp(s, same_str, n)) {
+		/* byte-identical to a chain parsed already: share it */
+		int i;
+
+		*chain = sk_X509_dup(same);
+		for (i = 0; *chain && i < sk_X509_num(*chain); i++)
+			X509_up_ref(sk_X509_value(*chain, i));
+		if (!*chain) {
+			dp_fmt_err(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
 	*chain = dp_pem_chain((const uint8_t *)s, n, known, sub, sizeof(sub));
 	if (!*chain) {
 		dp_fmt_err(err, errlen, "collateral: \"%s\": %s", chain_key, sub);
@@ -452,12 +526,14 @@ struct dp_collateral *dp_collateral_load(const char *json, size_t len,
 			"tcb_info_issuer_chain", &c->tcb_info_str,
 			&c->tcb_info_len, &c->tcb_info, c->tcb_info_sig,
 			&c->tcb_chain, &c->tcb_issue, &c->tcb_next, &c->known,
-			err, errlen))
+			NULL, NULL, err, errlen))
 		goto fail;
 	if (load_signed(c->root, "qe_identity", "qe_identity_signature",
 			"qe_identity_issuer_chain", &c->qe_id_str,
 			&c->qe_id_len, &c->qe_id, c->qe_id_sig, &c->qe_chain,
-			&c->qe_issue, &c->qe_next, &c->known, err, errlen))
+			&c->qe_issue, &c->qe_next, &c->known,
+			get_str(c->root, "tcb_info_issuer_chain", NULL, NULL, 0),
+			c->tcb_chain, err, errlen))
 		goto fail;
 	{
 		const char *a = get_str(c->root, "tcb_info_issuer_chain", NULL,

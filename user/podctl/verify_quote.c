@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "pccs.h"
 #include "podctl.h"
 #include "verify.h"
 
@@ -36,11 +37,15 @@ static void vq_usage(FILE *f)
 		"           [--allow-any-td-attributes] [--expect-mrtd HEX]\n"
 		"           [--expect-rtmr N=HEX] [--expect-mrconfigid HEX]\n"
 		"           [--expect-mrowner HEX] [--expect-report-data HEX] [--json]\n"
+		"           [--pccs URL [--pccs-ca FILE] [--pccs-timeout MS]] [--offline]\n"
+		"           [--cache-dir DIR] [--no-cache]\n"
 		"       dstack-podctl verify-quote --batch DIR|- [--jobs N] [same options]\n"
 		"QUOTE is a binary quote file, or '-' for stdin.\n"
 		"--batch verifies every file of DIR (or each path listed on stdin) with\n"
 		"one collateral object on N threads (default: every core), printing one\n"
 		"JSON verdict per line in input order.\n"
+		"--pccs fetches the collateral for the quote's FMSPC and PCK CA from a PCCS\n"
+		"or Intel's PCS (API v4) into a cache that --offline uses alone.\n"
 		"exit: 0 verified, 1 verification failed, 2 usage, 4 unreadable input\n");
 }
 
@@ -430,7 +435,8 @@ int cmd_verify_quote(int argc, char **argv)
 {
 	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_SEPT, O_RESV, O_SVC,
 	       O_ANYTD, O_MRTD, O_RTMR, O_CFG, O_OWNER, O_RD, O_JSON, O_BATCH,
-	       O_JOBS, O_HELP };
+	       O_JOBS, O_PCCS, O_PCCS_CA, O_PCCS_TIMEOUT, O_OFFLINE, O_CACHE_DIR,
+	       O_NO_CACHE, O_HELP };
 	static const struct option lopts[] = {
 		{ "collateral", required_argument, NULL, O_COLL },
 		{ "root", required_argument, NULL, O_ROOT },
@@ -448,12 +454,19 @@ int cmd_verify_quote(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "jobs", required_argument, NULL, O_JOBS },
+		{ "pccs", required_argument, NULL, O_PCCS },
+		{ "pccs-ca", required_argument, NULL, O_PCCS_CA },
+		{ "pccs-timeout", required_argument, NULL, O_PCCS_TIMEOUT },
+		{ "offline", no_argument, NULL, O_OFFLINE },
+		{ "cache-dir", required_argument, NULL, O_CACHE_DIR },
+		{ "no-cache", no_argument, NULL, O_NO_CACHE },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t mrtd[48], rtmr[4][48], cfg[48], owner[48], rd[64];
 	const char *coll_path = NULL, *root_path = NULL, *batch = NULL;
 	long jobs = 0;
+	struct dp_pccs_opts po;
 	struct dp_verify_opts o;
 	struct dp_verdict *v = NULL;
 	uint8_t *quote = NULL, *root = NULL;
@@ -462,6 +475,7 @@ int cmd_verify_quote(int argc, char **argv)
 	int c, json = 0, rc = PODCTL_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
+	memset(&po, 0, sizeof(po));
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
@@ -545,6 +559,33 @@ int cmd_verify_quote(int argc, char **argv)
 			}
 			break;
 		}
+		case O_PCCS:
+			po.url = optarg;
+			break;
+		case O_PCCS_CA:
+			po.ca_file = optarg;
+			break;
+		case O_PCCS_TIMEOUT: {
+			char *end;
+
+			errno = 0;
+			po.timeout_ms = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || po.timeout_ms < 1 ||
+			    po.timeout_ms > 600000) {
+				fprintf(stderr, "verify-quote: --pccs-timeout wants 1..600000 (ms)\n");
+				return PODCTL_EXIT_USAGE;
+			}
+			break;
+		}
+		case O_OFFLINE:
+			po.flags |= DP_PCCS_OFFLINE;
+			break;
+		case O_CACHE_DIR:
+			po.cache_dir = optarg;
+			break;
+		case O_NO_CACHE:
+			po.flags |= DP_PCCS_NO_CACHE;
+			break;
 		case O_HELP:
 			vq_usage(stdout);
 			return PODCTL_EXIT_OK;
@@ -557,6 +598,20 @@ int cmd_verify_quote(int argc, char **argv)
 	}
 	if (argc - optind != (batch ? 0 : 1) || (jobs && !batch)) {
 		vq_usage(stderr);
+		return PODCTL_EXIT_USAGE;
+	}
+	if ((po.url || po.flags & DP_PCCS_OFFLINE) && (coll_path || batch)) {
+		fprintf(stderr, "verify-quote: --pccs/--offline go with one QUOTE and no --collateral\n");
+		return PODCTL_EXIT_USAGE;
+	}
+	if (!po.url && !(po.flags & DP_PCCS_OFFLINE) &&
+	    (po.ca_file || po.timeout_ms || po.cache_dir ||
+	     po.flags & DP_PCCS_NO_CACHE)) {
+		fprintf(stderr, "verify-quote: --pccs-ca, --pccs-timeout, --cache-dir and --no-cache need --pccs or --offline\n");
+		return PODCTL_EXIT_USAGE;
+	}
+	if ((po.flags & DP_PCCS_OFFLINE) && (po.flags & DP_PCCS_NO_CACHE)) {
+		fprintf(stderr, "verify-quote: --offline needs the cache (not --no-cache)\n");
 		return PODCTL_EXIT_USAGE;
 	}
 
@@ -578,6 +633,29 @@ int cmd_verify_quote(int argc, char **argv)
 		o.collateral = dp_collateral_load_file(coll_path, err, sizeof(err));
 		if (!o.collateral) {
 			fprintf(stderr, "verify-quote: %s\n", err);
+			goto out;
+		}
+	}
+	if (po.url || po.flags & DP_PCCS_OFFLINE) {
+		uint8_t fmspc[6];
+		char ca[16];
+		int ret;
+
+		po.root_der = o.root_der;
+		po.root_der_len = o.root_der_len;
+		po.now = o.now;
+		po.now_set = o.now_set;
+		if (dp_quote_pck_id(quote, qlen, fmspc, ca, err, sizeof(err))) {
+			/* never verify without the collateral asked for */
+			fprintf(stderr, "verify-quote: cannot tell which collateral the quote needs: %s\n",
+				err);
+			rc = PODCTL_EXIT_FAIL;
+			goto out;
+		}
+		ret = dp_collateral_fetch(&po, fmspc, ca, &o.collateral, NULL,
+					  err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "verify-quote: collateral: %s\n", err);
 			goto out;
 		}
 	}
