@@ -1,27 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Pod attestation benchmark, run inside the test VM (bench/pods.sh).
- * Every target is a ratio of two figures measured side by side in this one
- * run, so the noise of the machine cancels out as far as it can:
  *
- *   attest / node report latency (median, same backend)        <= 1.10
- *   attest with 10,000 bound Pods / with 1 bound Pod            <= 1.10
+ * Every target is a ratio of two figures, A and B, measured in alternating
+ * short blocks within this one run (ABBA...: the order flips every round),
+ * after a warm-up round that is discarded.  This program only measures: it
+ * prints one "@round ID A B" line per round (and "@value" lines for
+ * figures that are not ratios), and bench/benchstat.py computes the
+ * medians, spreads and verdicts (Documentation/performance.rst).
+ *
+ *   attest / node report latency (block medians)               <= 1.10
  *   attest 8 cgroup levels below the Pod / in the Pod           <= 1.10
- *   attest throughput, 2 threads / 1 thread (2 vCPUs)           >= 1.8
+ *     (the process moves itself between the two cgroups)
+ *   attest with 10,000 bound Pods / with 1 bound Pod            <= 1.10
+ *     (9,999 Pods bound and unbound again every round)
  *   kernel memory per bound Pod, without its event log          <= 2 KiB
+ *   attest throughput, 2 threads / 1 thread (2 vCPUs)           >= 1.8
+ *     (threads pinned to vCPU 0 and 1; each block is framed by "@sync"
+ *     lines so that bench/vcpu.py on the host can account for the time
+ *     the host did not run the vCPU threads, and prints the rounds)
  *
- * Not a test: it prints a table and exits 0 unless something broke.
+ * usage: bench_pods [ROUNDS [BLOCK [TPUT_MS [MANY]]]]
+ *   ROUNDS   measured rounds per ratio (default 9), plus one warm-up
+ *   BLOCK    calls per latency block (default 500)
+ *   TPUT_MS  length of one throughput block (default 500)
+ *   MANY     Pods for the "many Pods" state (default 10000)
+ *
+ * Not a test: it exits 0 unless something broke.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,10 +47,13 @@
 #define CG		"/sys/fs/cgroup/bench"
 #define POD		CG "/pod0"
 #define NESTED		POD "/l1/l2/l3/l4/l5/l6/l7/l8"
-#define MANY		10000
 
 static int fd;
-static int iters = 2000;
+static int rounds = 9;
+static int block = 500;
+static int tput_ms = 500;
+static int many = 10000;
+static struct dp_dev dev;
 
 static double now_us(void)
 {
@@ -53,12 +73,12 @@ static int cmp_double(const void *a, const void *b)
 static double median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void die(const char *what)
 {
-	fprintf(stderr, "bench_pods: %s: %s\n", what, dp_errmsg());
+	fprintf(stderr, "bench_pods: %s: %s (%s)\n", what, dp_errmsg(), strerror(errno));
 	exit(1);
 }
 
@@ -90,113 +110,92 @@ static int one_report(void)
 	return ioctl(fd, DSTACK_POD_IOC_NODE_REPORT, &rep);
 }
 
-/* Interleaved medians of two operations, so both see the same noise. */
-static void paired(int (*a)(void), int (*b)(void), double *ma, double *mb)
+/* Median latency (us) of one block of @block calls. */
+static double block_median(int (*op)(void))
 {
-	double *va = calloc((size_t)iters, sizeof(double));
-	double *vb = calloc((size_t)iters, sizeof(double));
+	static double *v;
 	double t;
 	int i;
 
-	for (i = 0; i < 200; i++)
-		if (a() || b())
-			die("warm-up");
-	for (i = 0; i < iters; i++) {
-		t = now_us();
-		if (a())
-			die("op a");
-		va[i] = now_us() - t;
-		t = now_us();
-		if (b())
-			die("op b");
-		vb[i] = now_us() - t;
+	if (!v) {
+		v = calloc((size_t)block, sizeof(double));
+		if (!v)
+			die("calloc");
 	}
-	*ma = median(va, iters);
-	*mb = median(vb, iters);
-	free(va);
-	free(vb);
-}
-
-static double attest_median(void)
-{
-	double *v = calloc((size_t)iters, sizeof(double)), t, m;
-	int i;
-
-	for (i = 0; i < 200; i++)
-		one_attest();
-	for (i = 0; i < iters; i++) {
+	for (i = 0; i < block; i++) {
 		t = now_us();
-		if (one_attest())
-			die("attest");
+		if (op())
+			die("ioctl");
 		v[i] = now_us() - t;
 	}
-	m = median(v, iters);
-	free(v);
-	return m;
+	return median(v, block);
 }
 
-/* Median attest latency of a child process placed in @cg. */
-static double attest_in(const char *cg)
+static void measure(const char *id, const char *op, const char *target,
+		    const char *unit, const char *a, const char *b, const char *name)
 {
-	int p[2];
-	double m = -1;
-	pid_t pid;
+	printf("@measure %s op=%s target=%s unit=%s a=%s b=%s name=%s\n",
+	       id, op, target, unit, a, b, name);
+	fflush(stdout);
+}
 
-	if (pipe(p))
-		die("pipe");
-	pid = fork();
-	if (pid == 0) {
-		if (move_self(cg))
-			_exit(1);
-		m = attest_median();
-		if (write(p[1], &m, sizeof(m)) != sizeof(m))
-			_exit(1);
-		_exit(0);
+static void emit(const char *id, int r, double a, double b)
+{
+	if (r > 0)	/* round 0 is the warm-up */
+		printf("@round %s %g %g\n", id, a, b);
+	fflush(stdout);
+}
+
+/* ---- attest vs node report: same process, alternating blocks ---- */
+static void attest_vs_report(void)
+{
+	double a, b;
+	int r;
+
+	measure("attest_report", "<=", "1.10", "us", "attest", "node-report",
+		"attest / node report latency");
+	for (r = 0; r <= rounds; r++) {
+		if (r % 2) {
+			a = block_median(one_attest);
+			b = block_median(one_report);
+		} else {
+			b = block_median(one_report);
+			a = block_median(one_attest);
+		}
+		emit("attest_report", r, a, b);
 	}
-	if (read(p[0], &m, sizeof(m)) != sizeof(m))
-		die("child");
-	waitpid(pid, NULL, 0);
-	close(p[0]);
-	close(p[1]);
-	return m;
 }
 
-static volatile int stop;
-
-static void *spin(void *cnt)
+/* ---- 8 levels deep vs in the Pod: the process moves between them ---- */
+static double attest_from(const char *cg)
 {
-	struct dstack_pod_attest *a = calloc(1, sizeof(*a));
-	long n = 0;
+	if (move_self(cg))
+		die("move to cgroup");
+	return block_median(one_attest);
+}
 
-	a->pidfd = -1;
-	while (!stop) {
-		if (ioctl(fd, DSTACK_POD_IOC_ATTEST, a))
-			die("attest");
-		n++;
+static void nested_vs_pod(void)
+{
+	double a, b;
+	int r;
+
+	measure("nested", "<=", "1.10", "us", "8-levels-deep", "in-the-Pod",
+		"attest 8 levels deep / in the Pod");
+	for (r = 0; r <= rounds; r++) {
+		if (r % 2) {
+			a = attest_from(NESTED);
+			b = attest_from(POD);
+		} else {
+			b = attest_from(POD);
+			a = attest_from(NESTED);
+		}
+		emit("nested", r, a, b);
 	}
-	*(long *)cnt = n;
-	free(a);
-	return NULL;
+	if (move_self(POD))
+		die("move to the Pod");
 }
 
-static double throughput(int threads, double secs)
-{
-	pthread_t t[2];
-	long cnt[2] = { 0, 0 };
-	double t0;
-	int i;
-
-	stop = 0;
-	t0 = now_us();
-	for (i = 0; i < threads; i++)
-		pthread_create(&t[i], NULL, spin, &cnt[i]);
-	usleep((useconds_t)(secs * 1e6));
-	stop = 1;
-	for (i = 0; i < threads; i++)
-		pthread_join(t[i], NULL);
-	return (cnt[0] + cnt[1]) / ((now_us() - t0) / 1e6);
-}
-
+/* ---- 10,000 Pods vs 1: bind and unbind inside the one boot ---- */
 static long meminfo(const char *key)
 {
 	char line[256];
@@ -211,40 +210,228 @@ static long meminfo(const char *key)
 	return v;
 }
 
-static void bind(const char *cg, int i)
+static void uid_of(char *uid, size_t len, int i)
 {
-	struct dp_dev dev = { .fd = fd };
+	snprintf(uid, len, "00000000-0000-4000-8000-%012d", i);
+}
+
+static void bind_pod(const char *cg, int i)
+{
 	char uid[40], wl[64];
 	struct dp_pod_identity id = {
 		.pod_uid = uid, .workload_id = wl,
 		.pod_namespace = "bench", .pod_name = wl,
 	};
 
-	snprintf(uid, sizeof(uid), "00000000-0000-4000-8000-%012d", i);
+	uid_of(uid, sizeof(uid), i);
 	snprintf(wl, sizeof(wl), "bench/pod-%d", i);
 	if (dp_bind(&dev, cg, &id, NULL))
 		die("bind");
 }
 
-static void row(const char *what, double a, double b, const char *unit,
-		double ratio, const char *op, double target)
+/* Bind Pods 1..many-1; returns the SUnreclaim delta per Pod in bytes. */
+static double bind_many(void)
 {
-	int ok = !strcmp(op, "<=") ? ratio <= target : ratio >= target;
+	char path[128];
+	long s0, s1;
+	int i;
 
-	printf("%-44s %10.2f %10.2f %-6s %6.3f  %s %.2f  %s\n", what, a, b, unit,
-	       ratio, op, target, ok ? "met" : "MISSED");
+	usleep(100000);
+	s0 = meminfo("SUnreclaim:");
+	for (i = 1; i < many; i++) {
+		snprintf(path, sizeof(path), CG "/many/p%d", i);
+		bind_pod(path, i);
+	}
+	usleep(100000);
+	s1 = meminfo("SUnreclaim:");
+	return (s1 - s0) * 1024.0 / (many - 1);
+}
+
+static void unbind_many(void)
+{
+	char uid[40];
+	int i;
+
+	for (i = 1; i < many; i++) {
+		uid_of(uid, sizeof(uid), i);
+		if (dp_unbind(&dev, NULL, uid))
+			die("unbind");
+	}
+}
+
+static void many_vs_one(void)
+{
+	char path[128], label[64];
+	double a, b, mem;
+	int r, i;
+
+	/* Pre-create the cgroups so only our objects show in the slab delta. */
+	mkdir(CG "/many", 0755);
+	for (i = 1; i < many; i++) {
+		snprintf(path, sizeof(path), CG "/many/p%d", i);
+		mkdir(path, 0755);
+	}
+	snprintf(label, sizeof(label), "%d-Pods", many);
+	measure("many_pods", "<=", "1.10", "us", label, "1-Pod",
+		many == 10000 ? "attest with 10,000 Pods / with 1 Pod" :
+		"attest with MANY Pods / with 1 Pod (short mode)");
+	printf("@measure pod_memory op=<= target=2048 unit=bytes name=kernel memory per bound Pod (SUnreclaim delta)\n");
+	for (r = 0; r <= rounds; r++) {
+		if (r % 2) {
+			mem = bind_many();
+			a = block_median(one_attest);
+			unbind_many();
+			b = block_median(one_attest);
+		} else {
+			b = block_median(one_attest);
+			mem = bind_many();
+			a = block_median(one_attest);
+			unbind_many();
+		}
+		emit("many_pods", r, a, b);
+		if (r > 0)
+			printf("@value pod_memory %.0f\n", mem);
+	}
+	{
+		char line[512];
+		FILE *f = fopen("/proc/slabinfo", "r");
+
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "dstack_pod ", 11)) {
+				unsigned long act, num, sz;
+
+				if (sscanf(line + 11, "%lu %lu %lu", &act, &num, &sz) == 3)
+					printf("@note of the kernel memory per Pod, the dstack_pod object is %lu bytes\n",
+					       sz);
+			}
+		if (f)
+			fclose(f);
+	}
+}
+
+/* ---- throughput, 1 thread vs 2, persistent pinned threads ---- */
+static atomic_int gen, active, running, done_cnt;
+static atomic_long counts[2];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t go = PTHREAD_COND_INITIALIZER;
+
+static void *worker(void *arg)
+{
+	long idx = (long)arg;
+	struct dstack_pod_attest a = { .pidfd = -1 };
+	cpu_set_t set;
+	int seen = 0;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)idx, &set);
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		fprintf(stderr, "bench_pods: cannot pin thread %ld to vCPU %ld\n", idx, idx);
+	for (;;) {
+		long n = 0;
+
+		/* Sleep (the vCPU halts) until a block that needs this thread. */
+		pthread_mutex_lock(&mu);
+		for (;;) {
+			int g = atomic_load(&gen);
+
+			if (g < 0)
+				break;
+			if (g != seen) {
+				seen = g;
+				if (idx < atomic_load(&active))
+					break;
+			}
+			pthread_cond_wait(&go, &mu);
+		}
+		pthread_mutex_unlock(&mu);
+		if (atomic_load(&gen) < 0)
+			return NULL;
+		while (atomic_load_explicit(&running, memory_order_relaxed)) {
+			if (ioctl(fd, DSTACK_POD_IOC_ATTEST, &a))
+				die("attest");
+			n++;
+		}
+		atomic_store(&counts[idx], n);
+		atomic_fetch_add(&done_cnt, 1);
+	}
+}
+
+/* One block with @threads threads; prints its counts between @sync marks. */
+static void tput_block(int r, int threads)
+{
+	double t0, t1;
+
+	atomic_store(&counts[0], 0);
+	atomic_store(&counts[1], 0);
+	atomic_store(&done_cnt, 0);
+	printf("@sync tput %d %d begin\n", r, threads);
+	fflush(stdout);
+	pthread_mutex_lock(&mu);
+	atomic_store(&active, threads);
+	atomic_store(&running, 1);
+	atomic_fetch_add(&gen, 1);
+	t0 = now_us();
+	pthread_cond_broadcast(&go);
+	pthread_mutex_unlock(&mu);
+	usleep((useconds_t)tput_ms * 1000);
+	atomic_store(&running, 0);
+	t1 = now_us();
+	while (atomic_load(&done_cnt) < threads)
+		usleep(1000);
+	printf("@sync tput %d %d end\n", r, threads);
+	printf("@tput %d %d %ld %ld %.0f\n", r, threads, atomic_load(&counts[0]),
+	       atomic_load(&counts[1]), t1 - t0);
+	fflush(stdout);
+}
+
+static void threads_scaling(void)
+{
+	pthread_t t[2];
+	long i;
+	int r;
+
+	for (i = 0; i < 2; i++)
+		if (pthread_create(&t[i], NULL, worker, (void *)i))
+			die("pthread_create");
+	printf("@tput-start blocks of %d ms, threads pinned to vCPU 0 (1 thread) and 0+1 (2 threads)\n",
+	       tput_ms);
+	for (r = 0; r <= rounds; r++) {
+		if (r % 2) {
+			tput_block(r, 1);
+			tput_block(r, 2);
+		} else {
+			tput_block(r, 2);
+			tput_block(r, 1);
+		}
+	}
+	pthread_mutex_lock(&mu);
+	atomic_store(&gen, -1);
+	atomic_store(&active, 2);
+	pthread_cond_broadcast(&go);
+	pthread_mutex_unlock(&mu);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	printf("@tput-end\n");
+	fflush(stdout);
 }
 
 int main(int argc, char **argv)
 {
-	double a, b, a1, b1;
-	long slab0, slab1;
 	char path[128];
 	int i;
-	struct dp_dev dev;
 
 	if (argc > 1)
-		iters = atoi(argv[1]);
+		rounds = atoi(argv[1]);
+	if (argc > 2)
+		block = atoi(argv[2]);
+	if (argc > 3)
+		tput_ms = atoi(argv[3]);
+	if (argc > 4)
+		many = atoi(argv[4]);
+	if (rounds < 1 || block < 1 || tput_ms < 10 || many < 2) {
+		fprintf(stderr, "usage: bench_pods [ROUNDS [BLOCK [TPUT_MS [MANY]]]]\n");
+		return 2;
+	}
 	if (dp_open(&dev))
 		die("open");
 	fd = dev.fd;
@@ -255,77 +442,15 @@ int main(int argc, char **argv)
 		snprintf(path + strlen(path), sizeof(path) - strlen(path), "/l%d", i);
 		mkdir(path, 0755);
 	}
-	bind(POD, 0);
+	bind_pod(POD, 0);
 	if (move_self(POD))
 		die("move");
+	printf("@note %d rounds after one warm-up round; latency blocks of %d calls, throughput blocks of %d ms\n",
+	       rounds, block, tput_ms);
 
-	printf("%-44s %10s %10s %-6s %6s  %s\n", "measure (median over iterations)",
-	       "A", "B", "unit", "A/B", "target");
-	paired(one_attest, one_report, &a, &b);
-	row("attest / node report latency", a, b, "us", a / b, "<=", 1.10);
-
-	a = attest_in(NESTED);
-	b = attest_in(POD);
-	a1 = attest_in(NESTED);
-	b1 = attest_in(POD);
-	a = (a + a1) / 2;
-	b = (b + b1) / 2;
-	row("attest 8 levels deep / in the Pod", a, b, "us", a / b, "<=", 1.10);
-
-	b = throughput(1, 2.0);
-	a = throughput(2, 2.0);
-	b1 = throughput(1, 2.0);
-	a1 = throughput(2, 2.0);
-	a = (a + a1) / 2;
-	b = (b + b1) / 2;
-	row("attest throughput 2 threads / 1 thread", a, b, "op/s", a / b, ">=", 1.8);
-
-	b = attest_median();
-	/* Pre-create the cgroups so only our objects show in the slab delta. */
-	mkdir(CG "/many", 0755);
-	for (i = 1; i < MANY; i++) {
-		snprintf(path, sizeof(path), CG "/many/p%d", i);
-		mkdir(path, 0755);
-	}
-	sync();
-	usleep(200000);
-	slab0 = meminfo("SUnreclaim:");
-	for (i = 1; i < MANY; i++) {
-		snprintf(path, sizeof(path), CG "/many/p%d", i);
-		bind(path, i);
-	}
-	usleep(200000);
-	slab1 = meminfo("SUnreclaim:");
-	a = attest_median();
-	a1 = attest_median();
-	for (i = 1; i < MANY; i++) {
-		char uid[40];
-
-		snprintf(uid, sizeof(uid), "00000000-0000-4000-8000-%012d", i);
-		if (dp_unbind(&dev, NULL, uid))
-			die("unbind");
-	}
-	b1 = attest_median();
-	row("attest with 10,000 Pods / with 1 Pod", (a + a1) / 2, (b + b1) / 2, "us",
-	    ((a + a1) / 2) / ((b + b1) / 2), "<=", 1.10);
-	printf("%-44s %10.0f %10s %-6s %6s  <= 2048  %s\n",
-	       "kernel memory per bound Pod (SUnreclaim delta)",
-	       (slab1 - slab0) * 1024.0 / (MANY - 1), "", "bytes", "",
-	       (slab1 - slab0) * 1024.0 / (MANY - 1) <= 2048 ? "met" : "MISSED");
-	{
-		char line[512];
-		FILE *f = fopen("/proc/slabinfo", "r");
-
-		while (f && fgets(line, sizeof(line), f))
-			if (!strncmp(line, "dstack_pod ", 11)) {
-				unsigned long act, num, sz;
-
-				if (sscanf(line + 11, "%lu %lu %lu", &act, &num, &sz) == 3)
-					printf("%-44s %10lu %10s %-6s\n",
-					       "  of which the dstack_pod object", sz, "", "bytes");
-			}
-		if (f)
-			fclose(f);
-	}
+	attest_vs_report();
+	nested_vs_pod();
+	threads_scaling();
+	many_vs_one();
 	return 0;
 }
