@@ -23,6 +23,7 @@ per-round ratios, with their min and max; A and B are also summarised
   MISSED    otherwise
   short     BENCH_SHORT=1 (CI): too few rounds to judge, never a verdict
   -         the measure has no target
+  NO DATA   no round was measured (the benchmark broke)
 
 Usage:
   benchstat.py table BENCH [--rounds-min N]   filter stdin, print the table
@@ -47,6 +48,8 @@ def median(v):
 
 def verdict(med, lo, hi, op, target, n, short=False, min_rounds=MIN_ROUNDS):
     """(verdict, why) for a median with its min/max over n rounds."""
+    if n == 0:
+        return "NO DATA", "no rounds were measured"
     if op == "none" or target is None:
         return "-", ""
     if short:
