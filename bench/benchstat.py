@@ -8,7 +8,7 @@ line per round; this module turns those lines into figures and verdicts so
 that no benchmark computes them itself.  Lines it reads (anywhere in its
 input, after an optional "bench: " prefix; everything else passes through):
 
-  @measure ID op=<=|>=|none target=T unit=U [a=LABEL] [b=LABEL] [lower=1] name=TEXT...
+  @measure ID op=<=|>=|none target=T unit=U [a=LABEL] [b=LABEL] [bound=X] name=TEXT...
   @round ID A B       one round: A and B measured side by side, ratio A/B
   @value ID V         one round of a measure that is not a ratio (bytes, ms)
   @note TEXT          printed under the table
@@ -18,7 +18,10 @@ per-round ratios, with their min and max; A and B are also summarised
 (medians).  The verdict:
 
   UNSTABLE  the spread (max - min) is wider than the distance from the
-            median to the target: this run cannot tell met from missed
+            median to the target: this run cannot tell met from missed;
+            or the median is beyond bound= (a figure the thing measured
+            cannot reach, e.g. a 2-thread speed-up above 2: the machine,
+            not the code, made it)
   met       otherwise, when the median is on the right side of the target
   MISSED    otherwise
   short     BENCH_SHORT=1 (CI): too few rounds to judge, never a verdict
@@ -46,7 +49,7 @@ def median(v):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
-def verdict(med, lo, hi, op, target, n, short=False, min_rounds=MIN_ROUNDS):
+def verdict(med, lo, hi, op, target, n, short=False, min_rounds=MIN_ROUNDS, bound=None):
     """(verdict, why) for a median with its min/max over n rounds."""
     if n == 0:
         return "NO DATA", "no rounds were measured"
@@ -56,11 +59,14 @@ def verdict(med, lo, hi, op, target, n, short=False, min_rounds=MIN_ROUNDS):
         return "short", "short mode: %d round(s), not judged" % n
     if n < min_rounds:
         return "UNSTABLE", "only %d rounds (at least %d needed)" % (n, min_rounds)
+    if bound is not None and (med > bound if op == ">=" else med < bound):
+        return "UNSTABLE", "median %s beyond what is possible (%s): the host, not the code" % (
+            fmt(med), fmt(bound))
     spread = hi - lo
     dist = abs(med - target)
     if spread > dist:
-        return "UNSTABLE", ("spread %s wider than the distance %s from the median to "
-                            "the target" % (fmt(spread), fmt(dist)))
+        return "UNSTABLE", ("spread %s > distance %s to the target"
+                            % (fmt(spread), fmt(dist)))
     ok = med <= target if op == "<=" else med >= target
     return ("met" if ok else "MISSED"), ""
 
@@ -88,6 +94,8 @@ class Measure:
         self.unit = attrs.get("unit", "")
         self.a = attrs.get("a", "A")
         self.b = attrs.get("b", "B")
+        bd = attrs.get("bound")
+        self.bound = float(bd) if bd else None
         self.rounds = []        # (A, B) pairs or (V,) values
         self.kind = None
 
@@ -106,7 +114,8 @@ class Measure:
         med = median(vals)
         lo = min(vals) if vals else float("nan")
         hi = max(vals) if vals else float("nan")
-        v, why = verdict(med, lo, hi, self.op, self.target, len(vals), short)
+        v, why = verdict(med, lo, hi, self.op, self.target, len(vals), short,
+                         bound=self.bound)
         d = {"id": self.id, "name": self.name, "kind": self.kind or "value",
              "unit": self.unit, "op": self.op, "target": self.target,
              "rounds": len(vals), "median": med, "min": lo, "max": hi,
@@ -184,18 +193,21 @@ def print_table(bench, res, notes, out):
     if not res:
         out.write("%s: no measures\n" % bench)
         return
-    w = max(len(r["name"]) for r in res)
-    out.write("%-*s  %-9s %-19s %-10s %s\n" % (w, "measure (%s)" % bench, "median",
-                                              "min - max (rounds)", "target", "verdict"))
+    rows = []
     for r in res:
         unit = "" if r["kind"] == "ratio" else " " + r["unit"]
-        out.write("%-*s  %-9s %-19s %-10s %s%s\n" % (
-            w, r["name"], fmt(r["median"]) + unit,
-            "%s - %s (%d)" % (fmt(r["min"]), fmt(r["max"]), r["rounds"]),
-            target_text(r), r["verdict"], "  (%s)" % r["why"] if r["why"] else ""))
+        rows.append((r["name"], fmt(r["median"]) + unit,
+                     "%s - %s (%d)" % (fmt(r["min"]), fmt(r["max"]), r["rounds"]),
+                     target_text(r), r["verdict"] + ("  (%s)" % r["why"] if r["why"] else "")))
+    head = ("measure (%s)" % bench, "median", "min - max (rounds)", "target", "verdict")
+    w = [max(len(x[i]) for x in rows + [head]) for i in range(4)]
+    line = "%%-%ds  %%-%ds  %%-%ds  %%-%ds  %%s\n" % tuple(w)
+    out.write(line % head)
+    for r, row in zip(res, rows):
+        out.write(line % row)
         if r["kind"] == "ratio":
-            out.write("%-*s    %s %s %s, %s %s %s (medians)\n" % (
-                w, "", r["a_label"], fmt(r["a_median"]), r["unit"],
+            out.write("%s    %s %s %s, %s %s %s (medians)\n" % (
+                " " * w[0], r["a_label"], fmt(r["a_median"]), r["unit"],
                 r["b_label"], fmt(r["b_median"]), r["unit"]))
     for n in notes:
         out.write("  %s\n" % n)
@@ -212,6 +224,8 @@ def selftest():
     assert verdict(1.00, 0.99, 1.01, "<=", 1.10, 3)[0] == "UNSTABLE"
     assert verdict(1.00, 0.99, 1.01, "<=", 1.10, 3, short=True)[0] == "short"
     assert verdict(5, 5, 5, "none", None, 9)[0] == "-"
+    assert verdict(2.3, 2.25, 2.35, ">=", 1.8, 9, bound=2)[0] == "UNSTABLE"
+    assert verdict(1.9, 1.85, 1.95, ">=", 1.8, 9, bound=2)[0] == "met"
     import io
     o = io.StringIO()
     lines = ["hello\n", "bench: @measure x op=<= target=1.10 unit=us a=att b=rep name=attest / report\n"]

@@ -14,15 +14,15 @@
 # same natively on the host (host_native).  Not a test: prints figures.
 #
 #   BENCH_ROUNDS   measured rounds (default 9, after one warm-up round)
-#   BENCH_HOOK_N   runs of each kind per round (default 3)
-#   BENCH_SHORT    1: 2 rounds of 1 run (CI), nothing judged
+#   BENCH_HOOK_N   runs of each kind per round (default 2)
+#   BENCH_SHORT    1: 1 round of 1 run (CI), nothing judged
 set -eu
 
 cd "$(dirname "$0")/.."
 if [ "${BENCH_SHORT:-0}" != 0 ]; then
-	R=${BENCH_ROUNDS:-2} N=${BENCH_HOOK_N:-1}
+	R=${BENCH_ROUNDS:-1} N=${BENCH_HOOK_N:-1}
 else
-	R=${BENCH_ROUNDS:-9} N=${BENCH_HOOK_N:-3}
+	R=${BENCH_ROUNDS:-9} N=${BENCH_HOOK_N:-2}
 fi
 
 # Natively on this host, which has no module: runc create+start without

@@ -9,14 +9,14 @@
 # a warm-up round); bench/benchstat.py prints medians and verdicts.
 #
 #   BENCH_PODS    number of Pods (default 10000; BENCH_SHORT=1: 1000)
-#   BENCH_ROUNDS  measured rounds (default 9; short: 2)
+#   BENCH_ROUNDS  measured rounds (default 9; short: 1)
 set -eu
 
 cd "$(dirname "$0")/.."
 make -s all selftests-build
 KDIR=${KDIR:-} ./selftests/vm/prepare >/dev/null
 if [ "${BENCH_SHORT:-0}" != 0 ]; then
-	N=${BENCH_PODS:-1000} R=${BENCH_ROUNDS:-2}
+	N=${BENCH_PODS:-1000} R=${BENCH_ROUNDS:-1}
 else
 	N=${BENCH_PODS:-10000} R=${BENCH_ROUNDS:-9}
 fi

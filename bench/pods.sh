@@ -9,14 +9,14 @@
 # accounts for host run-queue wait; bench/benchstat.py prints the table.
 # Not a test: prints figures and verdicts.
 #
-#   BENCH_ROUNDS  measured rounds per ratio (default 9; BENCH_SHORT=1: 3)
+#   BENCH_ROUNDS  measured rounds per ratio (default 9; BENCH_SHORT=1: 2)
 #   BENCH_BLOCK   calls per latency block (default 500; short: 100)
 #   BENCH_SHORT   1: a few iterations only (CI), nothing judged
 set -eu
 
 cd "$(dirname "$0")/.."
 if [ "${BENCH_SHORT:-0}" != 0 ]; then
-	ARGS="${BENCH_ROUNDS:-3} ${BENCH_BLOCK:-100} 100 1000"
+	ARGS="${BENCH_ROUNDS:-2} ${BENCH_BLOCK:-100} 100 1000"
 else
 	ARGS="${BENCH_ROUNDS:-9} ${BENCH_BLOCK:-500} 500 10000"
 fi

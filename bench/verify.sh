@@ -180,10 +180,11 @@ blocks = {
 }
 if qvl:
     blocks["qvl"] = lambda: ask(qvl, secs)
-print("@measure warm_qvl op=>= target=10 unit=quotes/s a=ours-reused b=dcap-qvl "
-      "name=quotes/s, ours (collateral reused) / @phala/dcap-qvl")
-print("@measure cold_qvl op=none unit=quotes/s a=ours-cold b=dcap-qvl "
-      "name=quotes/s, ours (all cold) / @phala/dcap-qvl")
+if qvl:
+    print("@measure warm_qvl op=>= target=10 unit=quotes/s a=ours-reused b=dcap-qvl "
+          "name=quotes/s, ours (collateral reused) / @phala/dcap-qvl")
+    print("@measure cold_qvl op=none unit=quotes/s a=ours-cold b=dcap-qvl "
+          "name=quotes/s, ours (all cold) / @phala/dcap-qvl")
 print("@measure p256 op=none unit=verifies/s a=in-process b=openssl-speed "
       "name=ECDSA-P256 verify/s, in process / openssl speed")
 print("@measure warm_limit op=none unit=%% name=ours reused, %% of the P-256 limit (%d verifies/quote)" % nvw)
