@@ -16,6 +16,10 @@
 #   BENCH_ROUNDS   measured rounds (default 9, after one warm-up round)
 #   BENCH_HOOK_N   runs of each kind per round (default 2)
 #   BENCH_SHORT    1: 1 round of 1 run (CI), nothing judged
+#   BENCH_HOOK_BUDGET  seconds for each of the four loops (default 60; a
+#                  quiet machine needs about half): on a loaded machine
+#                  the rounds stop there, and fewer than 7 rounds are
+#                  UNSTABLE rather than judged
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -24,6 +28,7 @@ if [ "${BENCH_SHORT:-0}" != 0 ]; then
 else
 	R=${BENCH_ROUNDS:-9} N=${BENCH_HOOK_N:-2}
 fi
+B=${BENCH_HOOK_BUDGET:-60}
 
 # Natively on this host, which has no module: runc create+start without
 # hooks, with /bin/true and with dstack-pod-hook, which does all of its
@@ -44,9 +49,10 @@ host_native() {
 			image=registry.example/bench/web:1 devmajor=1 devminor=3 \
 			hook="$h" hookconf="$(pwd)/$1/hook.conf"
 	done
-	/usr/bin/python3 - "$1" "$R" "$N" build/bin/dstack-pod-hook <<'PY'
+	/usr/bin/python3 - "$1" "$R" "$N" build/bin/dstack-pod-hook "$B" <<'PY'
 import json, os, statistics, subprocess, sys, time
 d, rounds, n, hook = os.path.abspath(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+budget = int(sys.argv[5])
 root = d + "/runc-root"
 errf = open(d + "/run.err", "w+b")
 def run(cmd, stdin=None, need=None):
@@ -68,7 +74,11 @@ print("@measure native_floor op=none unit=ms a=/bin/true-hook b=no-hooks "
 print("@measure native_over op=none unit=ms a=dstack-pod-hook b=/bin/true-hook "
       "name=runc create+start natively: dstack-pod-hook / /bin/true hook")
 try:
+    deadline = time.monotonic() + budget
     for r in range(rounds + 1):
+        if r > 1 and time.monotonic() > deadline:
+            print("@note time budget of %d s spent: %d rounds measured, not %d" % (budget, r - 1, rounds))
+            break
         res = {k: [] for k in kinds}
         for i in range(n):
             for j in range(len(kinds)):
@@ -91,7 +101,11 @@ cfg = json.load(open(d + "/hook/config.json"))
 p = subprocess.Popen(["sleep", "600"])
 print("@measure native_direct op=<= target=5 unit=ms "
       "name=dstack-pod-hook create-runtime natively, ms over spawning /bin/true")
+deadline = time.monotonic() + budget
 for r in range(rounds + 1):
+    if r > 1 and time.monotonic() > deadline:
+        print("@note time budget of %d s spent: %d rounds measured, not %d" % (budget, r - 1, rounds))
+        break
     base, hk = [], []
     for i in range(2 * n):
         st = json.dumps({"ociVersion": "1.0.2", "id": "direct-%d-%d" % (r, i),
@@ -117,7 +131,7 @@ if [ "${DSTACK_VM:-}" != 1 ]; then
 	make -s all
 	KDIR=${KDIR:-} ./selftests/vm/prepare >/dev/null
 	./selftests/vm/run --param max_pod_events=4096 --timeout 900 \
-		-- env BENCH_ROUNDS="$R" BENCH_HOOK_N="$N" bench/hook.sh >"$OUT/vm.log" 2>&1 || {
+		-- env BENCH_ROUNDS="$R" BENCH_HOOK_N="$N" BENCH_HOOK_BUDGET="$B" bench/hook.sh >"$OUT/vm.log" 2>&1 || {
 		tail -n 40 "$OUT/vm.log" >&2
 		echo "bench/hook: VM run failed" >&2
 		exit 1
@@ -175,10 +189,10 @@ oci_bundle "$T/c0" type=container id=c0 sandbox_id="$SID" uid="$UID0" ns=bench n
 runc --root "$OCI_ROOT_RUNC" create --no-pivot --bundle "$T/c0" c0 </dev/null >/dev/null 2>"$T/c0.err"
 C0PID=$(oci_pid runc c0)
 
-/usr/bin/python3 - "$T" "$R" "$N" "$HOOK" "$SID" "$UID0" "$C0PID" "$CG" "$P" <<'PY'
+/usr/bin/python3 - "$T" "$R" "$N" "$HOOK" "$SID" "$UID0" "$C0PID" "$CG" "$P" "$B" <<'PY'
 import json, os, statistics, subprocess, sys, time
-t, rounds, n, hook, sid, uid0, c0pid, cg, podctl = sys.argv[1:]
-rounds, n = int(rounds), int(n)
+t, rounds, n, hook, sid, uid0, c0pid, cg, podctl, budget = sys.argv[1:]
+rounds, n, budget = int(rounds), int(n), int(budget)
 runc = ["runc", "--root", "/run/runc"]
 med = statistics.median
 
@@ -216,7 +230,11 @@ out("@measure vm_over op=none unit=ms a=dstack-pod-hook b=/bin/true-hook "
     "name=runc create+start in the VM: dstack-pod-hook / /bin/true hook")
 kinds = ("nohook", "hook", "truehook")
 hook_runs = 0
+deadline = time.monotonic() + budget
 for r in range(rounds + 1):
+    if r > 1 and time.monotonic() > deadline:
+        print("bench: " + "@note time budget of %d s spent: %d rounds measured, not %d" % (budget, r - 1, rounds))
+        break
     res = {k: [] for k in kinds}
     for i in range(n):
         for j in range(len(kinds)):
@@ -271,7 +289,11 @@ out("@measure vm_direct_ctr op=none unit=ms name=VM: hook container create-runti
 out("@measure vm_direct_sb op=none unit=ms name=VM: hook sandbox create-runtime (bind), ms over /bin/true")
 out("@measure vm_direct_ps op=none unit=ms name=VM: hook sandbox poststop (unbind), ms over /bin/true")
 k = 0
+deadline = time.monotonic() + budget
 for r in range(rounds + 1):
+    if r > 1 and time.monotonic() > deadline:
+        print("bench: " + "@note time budget of %d s spent: %d rounds measured, not %d" % (budget, r - 1, rounds))
+        break
     base, ctr, sb, ps = [], [], [], []
     for i in range(n):
         base.append(run(["/bin/true"]))
