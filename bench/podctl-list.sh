@@ -5,11 +5,11 @@
 # podctl, streamed dump), run in the test VM with the simulated backend:
 # wall time, peak RSS (/usr/bin/time), netlink messages, datagrams and bytes
 # (list --stats), for the table and for --json, and `status` as the
-# baseline: all of them in every round of one boot (default 9 rounds after
+# baseline: all of them in every round of one boot (default 7 rounds after
 # a warm-up round); bench/benchstat.py prints medians and verdicts.
 #
 #   BENCH_PODS    number of Pods (default 10000; BENCH_SHORT=1: 1000)
-#   BENCH_ROUNDS  measured rounds (default 9; short: 1)
+#   BENCH_ROUNDS  measured rounds (default 7; short: 1)
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ KDIR=${KDIR:-} ./selftests/vm/prepare >/dev/null
 if [ "${BENCH_SHORT:-0}" != 0 ]; then
 	N=${BENCH_PODS:-1000} R=${BENCH_ROUNDS:-1}
 else
-	N=${BENCH_PODS:-10000} R=${BENCH_ROUNDS:-9}
+	N=${BENCH_PODS:-10000} R=${BENCH_ROUNDS:-7}
 fi
 mkdir -p build/bench
 echo "== dstack-podctl list of $N Pods (VM, sim backend, TCG, 2 vCPUs; $R rounds)"
