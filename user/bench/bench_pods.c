@@ -19,9 +19,11 @@
  *     (9,999 Pods bound and unbound again every round)
  *   kernel memory per bound Pod, without its event log          <= 2 KiB
  *   attest throughput, 2 threads / 1 thread (2 vCPUs)           >= 1.8
- *     (threads pinned to vCPU 0 and 1; each block is framed by "@sync"
- *     lines so that bench/vcpu.py on the host can account for the time
- *     the host did not run the vCPU threads, and prints the rounds)
+ *     (threads pinned to vCPU 0 and 1; 1 and 2 threads alternate in
+ *     sub-blocks; op/s from each thread's per-call cost (cost_rate()),
+ *     and each sub-block framed by "@sync" lines so that bench/vcpu.py on
+ *     the host can also account for the time the host did not run the
+ *     vCPU threads; vcpu.py prints the rounds)
  *
  * usage: bench_pods [ROUNDS [BLOCK [TPUT_MS [MANY]]]]
  *   ROUNDS   measured rounds per ratio (default 9), plus one warm-up
@@ -362,10 +364,21 @@ static void many_vs_one(void)
 }
 
 /* ---- throughput, 1 thread vs 2, persistent pinned threads ---- */
+#define SUBBLOCKS	5
+#define MAXLAT		(1 << 18)
+
 static atomic_int gen, active, running, done_cnt;
 static atomic_long counts[2];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go = PTHREAD_COND_INITIALIZER;
+
+/* Per-call latencies of each thread in one state, over a round. */
+struct lats {
+	float *v;
+	long n;
+};
+static struct lats lat[3][2];	/* [threads][thread index] */
+static struct lats *cur[2];	/* where the workers record this block */
 
 static void *worker(void *arg)
 {
@@ -379,6 +392,8 @@ static void *worker(void *arg)
 	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
 		fprintf(stderr, "bench_pods: cannot pin thread %ld to vCPU %ld\n", idx, idx);
 	for (;;) {
+		struct lats *l;
+		double t0, t1;
 		long n = 0;
 
 		/* Sleep (the vCPU halts) until a block that needs this thread. */
@@ -395,12 +410,18 @@ static void *worker(void *arg)
 			}
 			pthread_cond_wait(&go, &mu);
 		}
+		l = cur[idx];
 		pthread_mutex_unlock(&mu);
 		if (atomic_load(&gen) < 0)
 			return NULL;
+		t0 = now_us();
 		while (atomic_load_explicit(&running, memory_order_relaxed)) {
 			if (ioctl(fd, DSTACK_POD_IOC_ATTEST, &a))
 				die("attest");
+			t1 = now_us();
+			if (l->n < MAXLAT)
+				l->v[l->n++] = (float)(t1 - t0);
+			t0 = t1;
 			n++;
 		}
 		atomic_store(&counts[idx], n);
@@ -408,10 +429,11 @@ static void *worker(void *arg)
 	}
 }
 
-/* One block with @threads threads; prints its counts between @sync marks. */
-static void tput_block(int r, int threads)
+/* One sub-block with @threads threads, framed by @sync marks for vcpu.py. */
+static void tput_block(int r, int threads, long *ops, double *wall)
 {
 	double t0, t1;
+	int i;
 
 	atomic_store(&counts[0], 0);
 	atomic_store(&counts[1], 0);
@@ -419,42 +441,88 @@ static void tput_block(int r, int threads)
 	printf("@sync tput %d %d begin\n", r, threads);
 	fflush(stdout);
 	pthread_mutex_lock(&mu);
+	cur[0] = &lat[threads][0];
+	cur[1] = &lat[threads][1];
 	atomic_store(&active, threads);
 	atomic_store(&running, 1);
 	atomic_fetch_add(&gen, 1);
 	t0 = now_us();
 	pthread_cond_broadcast(&go);
 	pthread_mutex_unlock(&mu);
-	usleep((useconds_t)tput_ms * 1000);
+	usleep((useconds_t)tput_ms * 1000 / SUBBLOCKS);
 	atomic_store(&running, 0);
 	t1 = now_us();
 	while (atomic_load(&done_cnt) < threads)
 		usleep(1000);
 	printf("@sync tput %d %d end\n", r, threads);
-	printf("@tput %d %d %ld %ld %.0f\n", r, threads, atomic_load(&counts[0]),
-	       atomic_load(&counts[1]), t1 - t0);
 	fflush(stdout);
+	for (i = 0; i < 2; i++)
+		ops[i] += atomic_load(&counts[i]);
+	*wall += t1 - t0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * op/s of one thread from its per-call cost: the mean latency of its calls
+ * without the slowest 5 %.  A call during which the host did not run the
+ * vCPU is one slow call; dropping those takes the host's scheduling out,
+ * while contention between the two threads (which slows most calls) stays.
+ */
+static double cost_rate(struct lats *l)
+{
+	long k, keep = l->n - l->n / 20;
+	double sum = 0;
+
+	if (keep < 1)
+		return 0;
+	qsort(l->v, (size_t)l->n, sizeof(float), cmp_float);
+	for (k = 0; k < keep; k++)
+		sum += l->v[k];
+	return keep / sum * 1e6;
 }
 
 static void threads_scaling(void)
 {
+	long ops[3][2];
+	double wall[3], cost;
 	pthread_t t[2];
 	long i;
-	int r;
+	int r, k, th;
 
+	for (th = 1; th <= 2; th++)
+		for (i = 0; i < 2; i++) {
+			lat[th][i].v = malloc(MAXLAT * sizeof(float));
+			if (!lat[th][i].v)
+				die("malloc");
+		}
 	for (i = 0; i < 2; i++)
 		if (pthread_create(&t[i], NULL, worker, (void *)i))
 			die("pthread_create");
-	printf("@tput-start blocks of %d ms, threads pinned to vCPU 0 (1 thread) and 0+1 (2 threads)\n",
-	       tput_ms);
+	printf("@tput-start each round %d x %d ms per thread count, 1 and 2 alternating; threads pinned to vCPU 0 (1 thread) and 0+1 (2 threads)\n",
+	       SUBBLOCKS, tput_ms / SUBBLOCKS);
 	for (r = 0; r <= rounds; r++) {
-		if (r % 2) {
-			tput_block(r, 1);
-			tput_block(r, 2);
-		} else {
-			tput_block(r, 2);
-			tput_block(r, 1);
+		memset(ops, 0, sizeof(ops));
+		memset(wall, 0, sizeof(wall));
+		for (th = 1; th <= 2; th++)
+			lat[th][0].n = lat[th][1].n = 0;
+		for (k = 0; k < SUBBLOCKS; k++) {
+			th = (k + r) % 2 ? 2 : 1;
+			tput_block(r, th, ops[th], &wall[th]);
+			th = 3 - th;
+			tput_block(r, th, ops[th], &wall[th]);
 		}
+		for (th = 1; th <= 2; th++) {
+			cost = cost_rate(&lat[th][0]) + (th == 2 ? cost_rate(&lat[th][1]) : 0);
+			printf("@tput %d %d %ld %ld %.0f %.1f\n", r, th, ops[th][0], ops[th][1],
+			       wall[th], cost);
+		}
+		fflush(stdout);
 	}
 	pthread_mutex_lock(&mu);
 	atomic_store(&gen, -1);
@@ -463,6 +531,9 @@ static void threads_scaling(void)
 	pthread_mutex_unlock(&mu);
 	for (i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
+	for (th = 1; th <= 2; th++)
+		for (i = 0; i < 2; i++)
+			free(lat[th][i].v);
 	printf("@tput-end\n");
 	fflush(stdout);
 }
