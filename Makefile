@@ -72,7 +72,7 @@ HOOK := $(B)/bin/dstack-pod-hook
 
 PROGS := $(PODCTL) $(HOOK)
 
-.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench fuzz deps clean dkms-check vm-prepare install
+.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps clean dkms-check vm-prepare install
 .PHONY: check-debug debug-kernel
 .DEFAULT_GOAL := all
 
@@ -166,9 +166,15 @@ lint:
 	@./scripts/lint "$(KDIR)"
 	@./scripts/check-nlspec
 
-# Benchmarks print ratios measured side by side; they are not tests.
+# Benchmarks, not tests: every bench/*.sh once, one table of targets,
+# medians, spreads and verdicts (build/bench/report.md and .json;
+# Documentation/performance.rst).  bench-short: a few iterations each, nothing
+# judged (what .ci/run runs so the benchmarks keep working).
 bench: deps
-	@for b in bench/*.sh; do KDIR=$(KDIR) $$b || exit 1; done
+	@KDIR=$(KDIR) ./bench/report
+
+bench-short: deps
+	@KDIR=$(KDIR) ./bench/report --short
 
 fuzz:
 	@./scripts/fuzz

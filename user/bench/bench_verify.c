@@ -5,7 +5,12 @@
  *
  *   bench_verify verdict QUOTE COLLATERAL NOW   one JSON line per verdict
  *   bench_verify speed QUOTE COLLATERAL NOW SECS  throughput, one core
+ *   bench_verify serve QUOTE COLLATERAL NOW     throughput blocks on demand:
+ *       reads "warm SECS", "cold SECS" or "p256 SECS" lines on stdin and
+ *       answers each with one rate line, so that bench/verify.sh can
+ *       alternate our blocks with dcap-qvl's and openssl's in one run
  *
+ * Rates are per second of this process's CPU time.
  * speed prints: warm q/s (collateral loaded and verified once, reused, as
  * a verifier serving many quotes does), cold q/s (collateral parsed and
  * fully verified for every quote), the number of ECDSA-P256 verifications
@@ -108,6 +113,40 @@ static double p256_rate(double secs)
 	return n / (now_s() - t0);
 }
 
+static double warm_rate(const char *quote, size_t ql, struct dp_verify_opts *o,
+			double secs)
+{
+	struct dp_verdict v;
+	unsigned long n = 0;
+	double t0 = now_s();
+
+	while (now_s() - t0 < secs) {
+		dp_verify_quote((const uint8_t *)quote, ql, o, &v);
+		n++;
+	}
+	return n / (now_s() - t0);
+}
+
+static double cold_rate(const char *quote, size_t ql, const char *colj, size_t cl,
+			const struct dp_verify_opts *o, double secs)
+{
+	struct dp_verdict v;
+	unsigned long n = 0;
+	char err[256];
+	double t0 = now_s();
+
+	while (now_s() - t0 < secs) {
+		struct dp_collateral *c = dp_collateral_load(colj, cl, err, sizeof(err));
+		struct dp_verify_opts oc = *o;
+
+		oc.collateral = c;
+		dp_verify_quote((const uint8_t *)quote, ql, &oc, &v);
+		dp_collateral_free(c);
+		n++;
+	}
+	return n / (now_s() - t0);
+}
+
 int main(int argc, char **argv)
 {
 	struct dp_verify_opts o;
@@ -117,7 +156,7 @@ int main(int argc, char **argv)
 	int64_t t;
 
 	if (argc < 5 || dp_parse_rfc3339(argv[4], &t)) {
-		fprintf(stderr, "usage: %s verdict|speed QUOTE COLLATERAL NOW [SECS]\n",
+		fprintf(stderr, "usage: %s verdict|speed|serve QUOTE COLLATERAL NOW [SECS]\n",
 			argv[0]);
 		return 2;
 	}
@@ -131,7 +170,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 4;
 	}
-	if (!strcmp(argv[1], "verdict")) {
+	if (!strcmp(argv[1], "serve")) {
+		char line[64], what[16];
+		double secs;
+
+		dp_verify_quote((uint8_t *)quote, ql, &o, &v);	/* fills the cache */
+		while (fgets(line, sizeof(line), stdin)) {
+			if (sscanf(line, "%15s %lf", what, &secs) != 2 || secs <= 0)
+				return 2;
+			if (!strcmp(what, "warm"))
+				printf("%.1f\n", warm_rate(quote, ql, &o, secs));
+			else if (!strcmp(what, "cold"))
+				printf("%.1f\n", cold_rate(quote, ql, colj, cl, &o, secs));
+			else if (!strcmp(what, "p256"))
+				printf("%.1f\n", p256_rate(secs));
+			else
+				return 2;
+			fflush(stdout);
+		}
+	} else if (!strcmp(argv[1], "verdict")) {
 		json_object *j;
 
 		dp_verify_quote((uint8_t *)quote, ql, &o, &v);
@@ -140,8 +197,8 @@ int main(int argc, char **argv)
 							      JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else {
-		double secs = argc > 5 ? atof(argv[5]) : 3, t0, warm, cold, rate;
-		unsigned long n, nv_warm, nv_cold;
+		double secs = argc > 5 ? atof(argv[5]) : 3, warm, cold, rate;
+		unsigned long nv_warm, nv_cold;
 
 		/* verify counts */
 		n_verify = 0;
@@ -155,26 +212,8 @@ int main(int argc, char **argv)
 				dp_verdict_failure(&v)->reason);
 			return 1;
 		}
-		n = 0;
-		t0 = now_s();
-		while (now_s() - t0 < secs) {
-			dp_verify_quote((uint8_t *)quote, ql, &o, &v);
-			n++;
-		}
-		warm = n / (now_s() - t0);
-		n = 0;
-		t0 = now_s();
-		while (now_s() - t0 < secs) {
-			struct dp_collateral *c = dp_collateral_load(colj, cl, err,
-								    sizeof(err));
-			struct dp_verify_opts oc = o;
-
-			oc.collateral = c;
-			dp_verify_quote((uint8_t *)quote, ql, &oc, &v);
-			dp_collateral_free(c);
-			n++;
-		}
-		cold = n / (now_s() - t0);
+		warm = warm_rate(quote, ql, &o, secs);
+		cold = cold_rate(quote, ql, colj, cl, &o, secs);
 		rate = p256_rate(secs);
 		printf("warm_qps %.1f\ncold_qps %.1f\nverifies_warm %lu\n"
 		       "verifies_cold %lu\np256_verify_per_s %.1f\n",
