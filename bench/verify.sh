@@ -17,8 +17,7 @@
 #   BENCH_SECONDS   CPU seconds per throughput block (default 0.5)
 #   BENCH_SHORT     1: 2 rounds of 0.1 s (CI), nothing judged
 #   DCAP_QVL_VERSION  npm version of @phala/dcap-qvl (default 0.3.9)
-#   DSTACK_POD_TESTDATA  the real TDX test vectors (default: user/tests/data/tdx
-#                   when present, else ../shared/testdata/tdx)
+#   DSTACK_POD_TESTDATA  the TDX test vectors (default: user/tests/data/tdx)
 set -eu
 
 cd "$(dirname "$0")/.."
