@@ -371,8 +371,9 @@ struct dstack_pod_pod_log {
 
 /*
  * Generic netlink family "dstack_pod" (Documentation/netlink/specs/
- * dstack_pod.yaml).  Commands need CAP_NET_ADMIN (GENL_ADMIN_PERM); the
- * "events" group needs CAP_SYS_ADMIN where the kernel supports the check.
+ * dstack_pod.yaml).  Every command needs CAP_SYS_ADMIN; CAP_NET_ADMIN
+ * alone is refused with -EPERM.  The "events" group needs CAP_SYS_ADMIN
+ * too; a kernel that cannot enforce that for a group has no such group.
  */
 #define DSTACK_POD_GENL_NAME		"dstack_pod"
 #define DSTACK_POD_GENL_VERSION		1
