@@ -17,8 +17,11 @@ For a ratio, each round gives A/B and the figure is the median of those
 per-round ratios, with their min and max; A and B are also summarised
 (medians).  The verdict:
 
-  UNSTABLE  the spread (max - min) is wider than the distance from the
-            median to the target: this run cannot tell met from missed;
+  met/MISSED  when every round is on the same side of the target, the
+            verdict of that side, however wide the spread
+  UNSTABLE  the rounds straddle the target and their spread (max - min)
+            is wider than the distance from the median to the target:
+            this run cannot tell met from missed;
             or the median is beyond bound= (a figure the thing measured
             cannot reach, e.g. a 2-thread speed-up above 2: the machine,
             not the code, made it)
@@ -62,6 +65,11 @@ def verdict(med, lo, hi, op, target, n, short=False, min_rounds=MIN_ROUNDS, boun
     if bound is not None and (med > bound if op == ">=" else med < bound):
         return "UNSTABLE", "median %s beyond what is possible (%s): the host, not the code" % (
             fmt(med), fmt(bound))
+    # Every round on one side: that side, whatever the spread.
+    if (hi <= target if op == "<=" else lo >= target):
+        return "met", ""
+    if (lo > target if op == "<=" else hi < target):
+        return "MISSED", ""
     spread = hi - lo
     dist = abs(med - target)
     if spread > dist:
@@ -221,6 +229,11 @@ def selftest():
     assert verdict(1.09, 1.05, 1.12, "<=", 1.10, 9)[0] == "UNSTABLE"
     assert verdict(1.90, 1.85, 1.95, ">=", 1.80, 9)[0] == "met"
     assert verdict(1.70, 1.50, 1.95, ">=", 1.80, 9)[0] == "UNSTABLE"
+    # all rounds on one side: a verdict, however wide the spread
+    assert verdict(67.8, 59.7, 121.3, ">=", 10, 9)[0] == "met"
+    assert verdict(1.00, 0.50, 1.05, "<=", 1.10, 9)[0] == "met"
+    assert verdict(1.50, 1.11, 2.50, "<=", 1.10, 9)[0] == "MISSED"
+    assert verdict(0.30, 0.10, 0.49, ">=", 0.50, 9)[0] == "MISSED"
     assert verdict(1.00, 0.99, 1.01, "<=", 1.10, 3)[0] == "UNSTABLE"
     assert verdict(1.00, 0.99, 1.01, "<=", 1.10, 3, short=True)[0] == "short"
     assert verdict(5, 5, 5, "none", None, 9)[0] == "-"
