@@ -69,6 +69,7 @@ MODULE_PARM_DESC(max_pod_events, "capacity of each Pod's event log, 0..65536; 0 
  * @attests: attestations served
  * @log: the Pod's event log; append-only, writers hold dp_pods.lock,
  *	POD_LOG reads it under RCU, so it is freed with the Pod
+ * @free: frees the Pod and its log in process context after a grace period
  * @tmpl: the claims up to DP_CLAIMS_FIXED: identity, generation, cgroup id
  *	and the PMR (the Pod measurement register) with its event count
  * @midstate: SHA-512 state after the first DP_CLAIMS_FIXED bytes of @tmpl
@@ -80,7 +81,7 @@ struct dp_pod {
 	struct rhash_head by_cgroup;
 	struct rhash_head by_uid;
 	struct list_head node;
-	struct rcu_head rcu;
+	struct rcu_work free;
 	struct cgroup *cgrp;
 	u64 cgroup_id;
 	u64 generation;
@@ -123,6 +124,7 @@ static struct {
 	u64 generation;
 	atomic_t dead;
 	struct work_struct reaper;
+	struct workqueue_struct *free_wq;
 	struct tracepoint *rmdir_tp;
 	struct kmem_cache *cache;
 } dp_pods = {
@@ -335,9 +337,10 @@ static struct dp_pod *dp_pod_of_cgroup(struct cgroup *cgrp)
 	return NULL;
 }
 
-static void dp_pod_free_rcu(struct rcu_head *head)
+static void dp_pod_free_work(struct work_struct *work)
 {
-	struct dp_pod *pod = container_of(head, struct dp_pod, rcu);
+	struct dp_pod *pod = container_of(to_rcu_work(work), struct dp_pod,
+					  free);
 
 	dp_log_destroy(&pod->log);
 	kmem_cache_free(dp_pods.cache, pod);
@@ -361,10 +364,14 @@ static void dp_pod_remove(struct dp_pod *pod, const char *why)
 		pod->generation, why);
 	/*
 	 * Attest and POD_LOG never touch the cgroup; the log, which POD_LOG
-	 * reads under RCU, goes with the Pod after a grace period.
+	 * reads under RCU, goes with the Pod after a grace period.  Not from
+	 * the RCU callback itself: freeing the log takes its xarray's lock,
+	 * which appends take with softirqs on (lockdep: inconsistent lock
+	 * state), so a work item does it in process context.
 	 */
 	cgroup_put(pod->cgrp);
-	call_rcu(&pod->rcu, dp_pod_free_rcu);
+	INIT_RCU_WORK(&pod->free, dp_pod_free_work);
+	queue_rcu_work(dp_pods.free_wq, &pod->free);
 }
 
 static void dp_pods_reap_locked(void)
@@ -994,6 +1001,11 @@ int dp_pods_init(void)
 	if (err)
 		goto err_cgroup;
 	INIT_WORK(&dp_pods.reaper, dp_pods_reaper);
+	dp_pods.free_wq = alloc_workqueue("dstack_pod_free", 0, 0);
+	if (!dp_pods.free_wq) {
+		err = -ENOMEM;
+		goto err_uid;
+	}
 	/* register_trace_cgroup_rmdir() would take exactly this probe. */
 	BUILD_BUG_ON(!__same_type(&register_trace_cgroup_rmdir,
 				  int (*)(typeof(dp_probe_rmdir) *, void *)));
@@ -1001,13 +1013,15 @@ int dp_pods_init(void)
 	if (!dp_pods.rmdir_tp) {
 		pr_err("tracepoint cgroup_rmdir not found: cannot follow cgroup removal\n");
 		err = -ENOENT;
-		goto err_uid;
+		goto err_wq;
 	}
 	err = tracepoint_probe_register(dp_pods.rmdir_tp, dp_probe_rmdir, NULL);
 	if (err)
-		goto err_uid;
+		goto err_wq;
 	return 0;
 
+err_wq:
+	destroy_workqueue(dp_pods.free_wq);
 err_uid:
 	rhashtable_destroy(&dp_pods.by_uid);
 err_cgroup:
@@ -1028,7 +1042,9 @@ void dp_pods_exit(void)
 	list_for_each_entry_safe(pod, tmp, &dp_pods.list, node)
 		dp_pod_remove(pod, "module unload");
 	mutex_unlock(&dp_pods.lock);
-	rcu_barrier();		/* every dp_pod_free_rcu() has run */
+	/* Every grace period queued its free work; then the work has run. */
+	rcu_barrier();
+	destroy_workqueue(dp_pods.free_wq);
 	rhashtable_destroy(&dp_pods.by_uid);
 	rhashtable_destroy(&dp_pods.by_cgroup);
 	kmem_cache_destroy(dp_pods.cache);

@@ -16,7 +16,7 @@
 #include "sutil.h"
 
 #define BINDER_CG	"/sys/fs/cgroup/dstack-runtime"
-#define MODULE_KO	"kmod/dstack_pod.ko"
+#define MODULE_KO	st_module_ko()
 
 static int fd;
 

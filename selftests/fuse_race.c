@@ -34,7 +34,7 @@
 #define BINDER		CG "/race-binder"
 #define POD		CG "/race-pod"
 #define POD_UID		"5a5a5a5a-1111-4222-8333-444455556666"
-#define MODULE_KO	"kmod/dstack_pod.ko"
+#define MODULE_KO	st_module_ko()
 #define ROUNDS		40
 #define ATTESTERS	3
 /* Setup-mode successes each attester needs before the fuse is blown. */

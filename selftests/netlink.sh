@@ -48,11 +48,11 @@ expect 3 "load the module" "status without the module: exit 3, says how to load 
 expect 3 "load the module" "list without the module: exit 3" $P list
 expect 3 "not loaded" "unload when not loaded: exit 3" $P unload
 expect 2 "sim or tdx" "load --backend bogus: usage, exit 2" $P load --backend bogus
-expect 2 "NAME=VALUE" "load with a parameter that is not NAME=VALUE: exit 2" $P load --path kmod foo
+expect 2 "NAME=VALUE" "load with a parameter that is not NAME=VALUE: exit 2" $P load --path "${DSTACK_VM_KMOD:-kmod}" foo
 expect 1 "not found in /lib/modules" "load by name when not installed: exit 1, says to use --path" $P load --backend sim
-expect 0 "dstack_pod       live" "load --path kmod --backend sim max_pods=6000: live" $P load --path kmod --backend sim max_pods=6000
+expect 0 "dstack_pod       live" "load --path kmod --backend sim max_pods=6000: live" $P load --path "${DSTACK_VM_KMOD:-kmod}" --backend sim max_pods=6000
 grep -q "max_pods  *6000" /tmp/nl.out && grep -q "backend  *sim" /tmp/nl.out && ok "load: reports the parameters" || notok "load: reports the parameters"
-expect 1 "already loaded" "load again: exit 1, says to unload first" $P load --path kmod --backend sim
+expect 1 "already loaded" "load again: exit 1, says to unload first" $P load --path "${DSTACK_VM_KMOD:-kmod}" --backend sim
 
 # ---- status ----
 expect 0 "pods       0 of 6000" "status: Pod count and capacity (netlink)" $P status
@@ -138,29 +138,35 @@ else
 fi
 
 # ---- 5,000 Pods ----
+# 500 instead of 5,000 on the debug kernel (KASAN, lockdep and kmemleak on
+# every allocation under TCG make 5,000 binds take most of an hour); still
+# far more than one dump message holds.
+N=5000
+[ "${DSTACK_VM_KERNEL:-}" = debug ] && N=500
+N1=$((N + 1))
 t0=$(date +%s)
-check "bind 5,000 Pods in /sys/fs/cgroup/many/" $H bindmany 5000
+check "bind $N Pods in /sys/fs/cgroup/many/" $H bindmany $N
 t1=$(date +%s)
-echo "# bindmany 5000: $((t1 - t0)) s"
-json pod 5001 "list --json: all 5,001 Pods (5,000 + A), every line valid" $P list --json
+echo "# bindmany $N: $((t1 - t0)) s"
+json pod $N1 "list --json: all $N1 Pods ($N + A), every line valid" $P list --json
 if command -v python3 >/dev/null; then
 	pyn=$($P list --json | python3 -c 'import json, sys; print(sum(1 for l in sys.stdin if json.loads(l)["pod_uid"]))' 2>&1)
-	[ "$pyn" = 5001 ] && ok "list --json: Python's json module parses all 5,001 lines" || notok "list --json with python3: $pyn"
+	[ "$pyn" = $N1 ] && ok "list --json: Python's json module parses all $N1 lines" || notok "list --json with python3: $pyn"
 fi
 rows=$($P list | tail -n +2 | wc -l)
-[ "$rows" = 5001 ] && ok "list (table): 5,001 rows" || notok "list (table): $rows rows"
+[ "$rows" = $N1 ] && ok "list (table): $N1 rows" || notok "list (table): $rows rows"
 uniq=$($P list --json | sed 's/.*"pod_uid":"\([^"]*\)".*/\1/' | sort -u | wc -l)
-[ "$uniq" = 5001 ] && ok "list: 5,001 distinct pod_uids (no duplicates across messages)" || notok "list: $uniq distinct uids"
+[ "$uniq" = $N1 ] && ok "list: $N1 distinct pod_uids (no duplicates across messages)" || notok "list: $uniq distinct uids"
 $P list --stats >/dev/null 2>/tmp/nl.stats
 msgs=$(sed -n 's/.*netlink messages \([0-9]*\), datagrams \([0-9]*\).*/\1 \2/p' /tmp/nl.stats)
 set -- $msgs
 [ "${2:-0}" -gt 1 ] && ok "list: multi-message dump ($(cat /tmp/nl.stats))" || notok "list: multi-message dump ($(cat /tmp/nl.stats))"
-expect 0 "pods       5001 of 6000" "status: 5,001 Pods" $P status
+expect 0 "pods       $N1 of 6000" "status: $N1 Pods" $P status
 if [ -x /usr/bin/time ]; then
 	rss=$(/usr/bin/time -f %M $P list 2>&1 >/dev/null | tail -n 1)
-	[ "$rss" -lt 16384 ] && ok "list of 5,001 Pods: peak RSS ${rss} KiB < 16 MiB (streamed)" || notok "list peak RSS ${rss} KiB"
+	[ "$rss" -lt 16384 ] && ok "list of $N1 Pods: peak RSS ${rss} KiB < 16 MiB (streamed)" || notok "list peak RSS ${rss} KiB"
 	rss=$(/usr/bin/time -f %M $P list --json 2>&1 >/dev/null | tail -n 1)
-	[ "$rss" -lt 16384 ] && ok "list --json of 5,001 Pods: peak RSS ${rss} KiB < 16 MiB" || notok "list --json peak RSS ${rss} KiB"
+	[ "$rss" -lt 16384 ] && ok "list --json of $N1 Pods: peak RSS ${rss} KiB < 16 MiB" || notok "list --json peak RSS ${rss} KiB"
 else
 	notok "/usr/bin/time missing: RSS not measured"
 fi

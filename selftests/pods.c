@@ -1039,7 +1039,7 @@ static int reload(const char *params)
 	/* Not loaded (ENOENT) after a refused load. */
 	if (syscall(SYS_delete_module, "dstack_pod", O_NONBLOCK) && errno != ENOENT)
 		return errno;
-	mfd = open("kmod/dstack_pod.ko", O_RDONLY | O_CLOEXEC);
+	mfd = open(st_module_ko(), O_RDONLY | O_CLOEXEC);
 	r = (int)syscall(SYS_finit_module, mfd, params, 0);
 	r = r ? errno : 0;
 	close(mfd);

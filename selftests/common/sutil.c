@@ -233,3 +233,16 @@ int st_sha384v(uint8_t out[48], ...)
 	EVP_MD_CTX_free(ctx);
 	return ok ? 0 : -1;
 }
+
+const char *st_module_ko(void)
+{
+	static char path[4096];
+	const char *dir = getenv("DSTACK_VM_KMOD");
+
+	if (!dir || !*dir)
+		dir = "kmod";
+	if (snprintf(path, sizeof(path), "%s/dstack_pod.ko", dir) >=
+	    (int)sizeof(path))
+		return "kmod/dstack_pod.ko";
+	return path;
+}

@@ -17,6 +17,8 @@
 
 /* Open /dev/dstack-pod or bail out of the whole test program. */
 int st_open(void);
+/* dstack_pod.ko built for the running kernel ($DSTACK_VM_KMOD, else kmod/). */
+const char *st_module_ko(void);
 /* Read RTMR3 from sysfs. */
 int st_rtmr3(uint8_t out[DSTACK_POD_DIGEST_LEN]);
 /* Event count from sysfs, or -1. */
