@@ -179,6 +179,84 @@ static int peer_errno(int sock)
 	return r;
 }
 
+/*
+ * Run dstack-podctl with argv, @sock as its fd 3; its output (stdout and
+ * stderr) into out.  Returns its exit status, or -1.
+ */
+static int podctl(int sock, char *out, size_t size, char *const argv[])
+{
+	int p[2], status;
+	size_t n = 0;
+	ssize_t r;
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if ((sock >= 0 && dup2(sock, 3) != 3) || dup2(p[1], 1) != 1 ||
+		    dup2(p[1], 2) != 2)
+			_exit(127);
+		execvp("dstack-podctl", argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while (n + 1 < size && (r = read(p[0], out + n, size - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = '\0';
+	close(p[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+/* Field 22 of /proc/PID/stat. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (st_read_file(path, buf, sizeof(buf)))
+		return 0;
+	p = strrchr(buf, ')');
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &t);
+	return t;
+}
+
+static void test_podctl(int s, pid_t pid)
+{
+	char out[8192], pidarg[16], st[32], bad[32];
+	char *peer[] = { "dstack-podctl", "attest", "--peer-fd", "3", "--json",
+			 "--nonce", "70656572", NULL };
+	char *bypid[] = { "dstack-podctl", "attest", "--pid", pidarg,
+			  "--start-time", st, "--json", NULL };
+	char *wrong[] = { "dstack-podctl", "attest", "--pid", pidarg,
+			  "--start-time", bad, NULL };
+	int rc;
+
+	snprintf(pidarg, sizeof(pidarg), "%d", pid);
+	snprintf(st, sizeof(st), "%llu", start_time(pid));
+	snprintf(bad, sizeof(bad), "%llu", start_time(pid) + 1);
+	rc = podctl(s, out, sizeof(out), peer);
+	tap_ok(rc == 0 && strstr(out, UID_A) && strstr(out, "70656572"),
+	       "podctl: attest --peer-fd gives the peer's Pod and the nonce (exit %d)", rc);
+	if (rc)
+		tap_diag("%s", out);
+	rc = podctl(-1, out, sizeof(out), bypid);
+	tap_ok(rc == 0 && strstr(out, UID_A),
+	       "podctl: attest --pid with the right --start-time (exit %d)", rc);
+	rc = podctl(-1, out, sizeof(out), wrong);
+	tap_ok(rc != 0 && strstr(out, "is another process now"),
+	       "podctl: attest --pid with another --start-time refuses (exit %d)", rc);
+}
+
 static void test_live_peer(void)
 {
 	struct dstack_pod_attest *a;
@@ -191,6 +269,7 @@ static void test_live_peer(void)
 	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	tap_ok(s >= 0 && peer_is(s, UID_A, WL_A, "nonce-live"),
 	       "live: ATTEST_PEER gives A's claims with the nonce, bound to the report");
+	test_podctl(s, pid);
 	tap_ok(st_as(ST_DROP_NOBODY, try_peer, &s) == EPERM,
 	       "privilege: nobody -> EPERM");
 	tap_ok(st_as(ST_DROP_CAP, try_peer, &s) == EPERM,
