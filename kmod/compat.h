@@ -148,6 +148,27 @@ static inline struct pid *dp_pidfd_pid(struct file *file)
 #endif
 
 /*
+ * The struct pid of a socket's peer, referenced, or NULL: for AF_UNIX the
+ * thread group of the process that called connect() or socketpair(), the
+ * pid SO_PEERCRED reports.  sk_peer_lock guards sk_peer_pid from v5.15 on
+ * (every kernel dstack-pod builds for; Kbuild probes for it): without it
+ * the field could be replaced while it is read.
+ */
+#include <net/sock.h>
+#ifndef DP_HAVE_SK_PEER_LOCK
+#error "dstack-pod needs struct sock's sk_peer_lock (v5.15 or later)"
+#endif
+static inline struct pid *dp_sock_peer_pid(struct sock *sk)
+{
+	struct pid *pid;
+
+	spin_lock(&sk->sk_peer_lock);
+	pid = get_pid(sk->sk_peer_pid);
+	spin_unlock(&sk->sk_peer_lock);
+	return pid;
+}
+
+/*
  * Subscribing to a generic netlink group needs CAP_SYS_ADMIN where the
  * kernel can say so (GENL_MCAST_CAP_SYS_ADMIN, v6.6 and backports such as
  * Debian's 6.1); elsewhere the family has no group at all.

@@ -122,6 +122,7 @@ long dp_ioctl_unbind(void __user *argp);
 long dp_ioctl_pod_extend(void __user *argp);
 long dp_ioctl_attest(void __user *argp);
 long dp_ioctl_attest_pid(void __user *argp);
+long dp_ioctl_attest_peer(void __user *argp);
 long dp_ioctl_pod_log(void __user *argp);
 
 int dp_pods_dump(struct sk_buff *skb, struct netlink_callback *cb);

@@ -321,7 +321,7 @@ out:
 	return err;
 }
 
-#define DP_IOC_NR_LAST	_IOC_NR(DSTACK_POD_IOC_POD_LOG)
+#define DP_IOC_NR_LAST	_IOC_NR(DSTACK_POD_IOC_ATTEST_PEER)
 
 static long dp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
@@ -350,6 +350,8 @@ static long dp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dp_ioctl_attest_pid(argp);
 	case DSTACK_POD_IOC_POD_LOG:
 		return dp_ioctl_pod_log(argp);
+	case DSTACK_POD_IOC_ATTEST_PEER:
+		return dp_ioctl_attest_peer(argp);
 	}
 	/* One of ours with the wrong size or direction: a malformed call. */
 	if (_IOC_TYPE(cmd) == DSTACK_POD_IOC_MAGIC &&

@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
+#include <net/sock.h>
 
 #include "compat.h"
 #include "dstack_pod.h"
@@ -792,7 +793,7 @@ long dp_ioctl_pod_extend(void __user *argp)
  * The claims of @task's Pod and their SHA-512, lock-free.  Everything but
  * the nonce comes from the kernel's own view of @task.  @mode is the mode
  * the claims state: the caller's own read for ATTEST, the mode that
- * authorised the call for ATTEST_PID (dp_binder_allowed()).
+ * authorised the call for ATTEST_PID and ATTEST_PEER (dp_binder_allowed()).
  */
 static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
 			int mode, u8 *report_data)
@@ -834,10 +835,115 @@ static int dp_claims_of(struct task_struct *task, struct dstack_pod_attest *arg,
 	return err;
 }
 
-static long dp_attest(void __user *argp, bool mediated)
+/* How an attest names its target: the caller, a pidfd, a socket's peer. */
+enum dp_attest_target {
+	DP_ATTEST_SELF,
+	DP_ATTEST_PIDFD,
+	DP_ATTEST_PEER,
+};
+
+/* The struct pid a pidfd names, referenced, or an ERR_PTR. */
+static struct pid *dp_pid_of_pidfd(int fd)
+{
+	struct file *file = fget(fd);
+	struct pid *pid;
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	pid = dp_pidfd_pid(file);
+	if (!pid)
+		pid = ERR_PTR(-ESRCH);
+	else if (!IS_ERR(pid))
+		get_pid(pid);
+	fput(file);
+	return pid;
+}
+
+/*
+ * The struct pid of the process that connected the AF_UNIX stream or
+ * seqpacket socket @fd, referenced, or an ERR_PTR: -EBADF, -ENOTSOCK (not a
+ * socket), -EINVAL (another family or type), -ENOTCONN (not connected).
+ * This is the kernel's own reference, taken at connect() (or
+ * socketpair()): a pid number reused by another process is a different
+ * struct pid, so it can never name that process.
+ */
+static struct pid *dp_pid_of_peer(int fd)
+{
+	struct socket *sock;
+	struct pid *pid;
+	int err;
+
+	sock = sockfd_lookup(fd, &err);
+	if (!sock)
+		return ERR_PTR(err);
+	if (sock->sk->sk_family != AF_UNIX ||
+	    (sock->type != SOCK_STREAM && sock->type != SOCK_SEQPACKET))
+		pid = ERR_PTR(-EINVAL);
+	else if (READ_ONCE(sock->state) != SS_CONNECTED)
+		pid = ERR_PTR(-ENOTCONN);
+	else
+		pid = dp_sock_peer_pid(sock->sk) ?: ERR_PTR(-ENOTCONN);
+	sockfd_put(sock);
+	return pid;
+}
+
+/* The claims of the process @pid names, if it is still alive. */
+static int dp_claims_of_pid(struct pid *pid, struct dstack_pod_attest *arg,
+			    int mode, u8 *report_data)
+{
+	struct task_struct *task;
+	int err;
+
+	task = get_pid_task(pid, PIDTYPE_PID);
+	if (!task)
+		return -ESRCH;
+	/*
+	 * A pidfd, and a socket's peer, name the thread-group leader.  One
+	 * that has exited stays, a zombie, in its last cgroup while the live
+	 * threads may have moved elsewhere: its cgroup says nothing about the
+	 * process any more, so refuse rather than attest a dead thread's Pod.
+	 * Exiting tasks are never migrated, so a leader seen alive here had
+	 * its cgroup at the time of the call.
+	 */
+	if (READ_ONCE(task->flags) & PF_EXITING)
+		err = -ESRCH;
+	else
+		err = dp_claims_of(task, arg, mode, report_data);
+	put_task_struct(task);
+	return err;
+}
+
+/*
+ * Mediated attest: the binder names another process.  The mode that
+ * authorised the call is the mode the claims state: a caller let in by the
+ * setup-mode rule never gets SECURE claims, even if the fuse lands before
+ * dp_claims_of().
+ */
+static int dp_attest_mediated(enum dp_attest_target target,
+			      struct dstack_pod_attest *arg, u8 *report_data)
+{
+	struct pid *pid;
+	int mode, err;
+
+	mutex_lock(&dp_pods.lock);
+	err = dp_binder_allowed(&mode);
+	mutex_unlock(&dp_pods.lock);
+	if (err)
+		return err;
+	if (target == DP_ATTEST_PEER)
+		pid = dp_pid_of_peer(arg->pidfd);
+	else
+		pid = dp_pid_of_pidfd(arg->pidfd);
+	if (IS_ERR(pid))
+		return PTR_ERR(pid);
+	err = dp_claims_of_pid(pid, arg, mode, report_data);
+	put_pid(pid);
+	return err;
+}
+
+static long dp_attest(void __user *argp, enum dp_attest_target target)
 {
 	struct dstack_pod_attest *arg;
-	struct task_struct *task;
 	u8 rd[DSTACK_POD_REPORTDATA_LEN];
 	long err;
 
@@ -852,50 +958,13 @@ static long dp_attest(void __user *argp, bool mediated)
 	    memchr_inv(arg->nonce + arg->nonce_len, 0,
 		       DSTACK_POD_NONCE_MAX - arg->nonce_len) ||
 	    memchr_inv(arg->reserved, 0, sizeof(arg->reserved)) ||
-	    (!mediated && arg->pidfd != -1))
+	    (target == DP_ATTEST_SELF && arg->pidfd != -1))
 		goto out;
 
-	if (mediated) {
-		struct file *file;
-		struct pid *pid;
-		int mode;
-
-		/*
-		 * The mode that authorised the call is the mode the claims
-		 * state: a caller let in by the setup-mode rule never gets
-		 * SECURE claims, even if the fuse lands before dp_claims_of().
-		 */
-		mutex_lock(&dp_pods.lock);
-		err = dp_binder_allowed(&mode);
-		mutex_unlock(&dp_pods.lock);
-		if (err)
-			goto out;
-		file = fget(arg->pidfd);
-		err = -EBADF;
-		if (!file)
-			goto out;
-		pid = dp_pidfd_pid(file);
-		task = IS_ERR_OR_NULL(pid) ? NULL : get_pid_task(pid, PIDTYPE_PID);
-		err = IS_ERR(pid) ? PTR_ERR(pid) : -ESRCH;
-		fput(file);
-		if (!task)
-			goto out;
-		/*
-		 * A pidfd names the thread-group leader.  One that has exited
-		 * stays, a zombie, in its last cgroup while the live threads
-		 * may have moved elsewhere: its cgroup says nothing about the
-		 * process any more, so refuse rather than attest a dead
-		 * thread's Pod.  Exiting tasks are never migrated, so a leader
-		 * seen alive here had its cgroup at the time of the call.
-		 */
-		if (READ_ONCE(task->flags) & PF_EXITING)
-			err = -ESRCH;
-		else
-			err = dp_claims_of(task, arg, mode, rd);
-		put_task_struct(task);
-	} else {
+	if (target == DP_ATTEST_SELF)
 		err = dp_claims_of(current, arg, dp_mode(), rd);
-	}
+	else
+		err = dp_attest_mediated(target, arg, rd);
 	if (!err)
 		err = dp_backend_report(rd, arg->tdreport);
 	if (!err && copy_to_user(argp, arg, sizeof(*arg)))
@@ -907,12 +976,17 @@ out:
 
 long dp_ioctl_attest(void __user *argp)
 {
-	return dp_attest(argp, false);
+	return dp_attest(argp, DP_ATTEST_SELF);
 }
 
 long dp_ioctl_attest_pid(void __user *argp)
 {
-	return dp_attest(argp, true);
+	return dp_attest(argp, DP_ATTEST_PIDFD);
+}
+
+long dp_ioctl_attest_peer(void __user *argp)
+{
+	return dp_attest(argp, DP_ATTEST_PEER);
 }
 
 /*

@@ -88,6 +88,15 @@ int dp_pod_extend(struct dp_dev *dev, const char *cgroup_path,
 int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
 	      size_t nonce_len, struct dstack_pod_claims *claims,
 	      uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
+/*
+ * The Pod of the process that connected the AF_UNIX stream or seqpacket
+ * socket sockfd (mediated, binder only): the kernel's own reference to the
+ * peer, so a reused pid number can never be attested in its place.  ESRCH
+ * if that process has exited, ENOENT if it is in no bound Pod.
+ */
+int dp_attest_peer(struct dp_dev *dev, int sockfd, const uint8_t *nonce,
+		   size_t nonce_len, struct dstack_pod_claims *claims,
+		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
 
 /* Claims helpers. */
 int dp_claims_report_data(const struct dstack_pod_claims *c,

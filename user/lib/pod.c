@@ -169,9 +169,36 @@ int dp_pod_extend(struct dp_dev *dev, const char *cgroup_path,
 	return err;
 }
 
-int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
-	      size_t nonce_len, struct dstack_pod_claims *claims,
-	      uint8_t tdreport[DSTACK_POD_TDREPORT_LEN])
+/* The errno of a failed ATTEST_PEER, said in the words of a socket. */
+static int dp_peer_err(void)
+{
+	int err = errno;
+
+	switch (err) {
+	case ENOENT:
+		return dp_seterr(err, "attest: the socket's peer is not in a bound Pod");
+	case ESRCH:
+		return dp_seterr(err, "attest: the process that connected the socket has exited");
+	case ENOTSOCK:
+		return dp_seterr(err, "attest: the fd is not a socket");
+	case ENOTCONN:
+		return dp_seterr(err, "attest: the socket is not connected");
+	case EINVAL:
+		return dp_seterr(err, "attest: the socket is not an AF_UNIX stream or seqpacket socket");
+	case EBADF:
+		return dp_seterr(err, "attest: the socket fd is not open");
+	case ENOTTY:
+		return dp_seterr(err, "attest: the module has no ATTEST_PEER (older than this library)");
+	default:
+		return dp_pod_err("attest", "");
+	}
+}
+
+/* ATTEST, ATTEST_PID or ATTEST_PEER: @fd is -1, a pidfd or a socket. */
+static int dp_attest_call(struct dp_dev *dev, unsigned long cmd, int fd,
+			  const uint8_t *nonce, size_t nonce_len,
+			  struct dstack_pod_claims *claims,
+			  uint8_t tdreport[DSTACK_POD_TDREPORT_LEN])
 {
 	struct dstack_pod_attest *arg;
 	int err = 0;
@@ -179,18 +206,21 @@ int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
 	if (nonce_len > DSTACK_POD_NONCE_MAX)
 		return dp_seterr(EINVAL, "nonce longer than %d bytes",
 				 DSTACK_POD_NONCE_MAX);
+	if (nonce_len && !nonce)
+		return dp_seterr(EINVAL, "attest: nonce_len without a nonce");
 	arg = calloc(1, sizeof(*arg));
 	if (!arg)
 		return dp_seterr(ENOMEM, "attest");
 	if (nonce_len)
 		memcpy(arg->nonce, nonce, nonce_len);
 	arg->nonce_len = (uint32_t)nonce_len;
-	arg->pidfd = pidfd < 0 ? -1 : pidfd;
-	if (ioctl(dev->fd, pidfd < 0 ? DSTACK_POD_IOC_ATTEST :
-		  DSTACK_POD_IOC_ATTEST_PID, arg) < 0) {
-		if (errno == ENOENT)
+	arg->pidfd = fd;
+	if (ioctl(dev->fd, cmd, arg) < 0) {
+		if (cmd == DSTACK_POD_IOC_ATTEST_PEER)
+			err = dp_peer_err();
+		else if (errno == ENOENT)
 			err = dp_seterr(ENOENT, "attest: %s is not in a bound Pod",
-					pidfd < 0 ? "this process" : "that process");
+					fd < 0 ? "this process" : "that process");
 		else
 			err = dp_pod_err("attest", "");
 	} else {
@@ -201,6 +231,25 @@ int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
 	}
 	free(arg);
 	return err;
+}
+
+int dp_attest(struct dp_dev *dev, int pidfd, const uint8_t *nonce,
+	      size_t nonce_len, struct dstack_pod_claims *claims,
+	      uint8_t tdreport[DSTACK_POD_TDREPORT_LEN])
+{
+	return dp_attest_call(dev, pidfd < 0 ? DSTACK_POD_IOC_ATTEST :
+			      DSTACK_POD_IOC_ATTEST_PID, pidfd < 0 ? -1 : pidfd,
+			      nonce, nonce_len, claims, tdreport);
+}
+
+int dp_attest_peer(struct dp_dev *dev, int sockfd, const uint8_t *nonce,
+		   size_t nonce_len, struct dstack_pod_claims *claims,
+		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN])
+{
+	if (sockfd < 0)
+		return dp_seterr(EBADF, "attest: no socket");
+	return dp_attest_call(dev, DSTACK_POD_IOC_ATTEST_PEER, sockfd, nonce,
+			      nonce_len, claims, tdreport);
 }
 
 int dp_pod_log(struct dp_dev *dev, struct dp_log *log)

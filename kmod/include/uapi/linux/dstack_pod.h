@@ -330,12 +330,17 @@ struct dstack_pod_claims {
 };
 
 /**
- * struct dstack_pod_attest - DSTACK_POD_IOC_ATTEST / _ATTEST_PID argument
+ * struct dstack_pod_attest - DSTACK_POD_IOC_ATTEST / _ATTEST_PID /
+ *	_ATTEST_PEER argument
  * @nonce: the caller's nonce; bytes past @nonce_len must be zero
  * @nonce_len: 0..DSTACK_POD_NONCE_MAX
- * @pidfd: ATTEST_PID: pidfd of the process to attest; ATTEST: must be -1
+ * @pidfd: ATTEST_PID: pidfd of the process; ATTEST_PEER: a connected
+ *	AF_UNIX socket (stream or seqpacket) whose peer is attested;
+ *	ATTEST: must be -1
  * @reserved: must be zero
- * @claims: out: the claims of the caller's (or pidfd's) Pod
+ * @claims: out: the claims of the Pod of the caller (ATTEST), of the
+ *	pidfd's process (ATTEST_PID) or of the process that connected the
+ *	socket's peer end (ATTEST_PEER)
  * @tdreport: out: TDREPORT with report_data = SHA-512(@claims)
  */
 struct dstack_pod_attest {
@@ -517,5 +522,7 @@ enum dstack_pod_attr {
 	_IOWR(DSTACK_POD_IOC_MAGIC, 0x09, struct dstack_pod_attest)
 #define DSTACK_POD_IOC_POD_LOG \
 	_IOWR(DSTACK_POD_IOC_MAGIC, 0x0a, struct dstack_pod_pod_log)
+#define DSTACK_POD_IOC_ATTEST_PEER \
+	_IOWR(DSTACK_POD_IOC_MAGIC, 0x0b, struct dstack_pod_attest)
 
 #endif /* _UAPI_LINUX_DSTACK_POD_H */
