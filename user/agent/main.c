@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -35,49 +34,6 @@
 #define DEF_TIMEOUT_MS		10000
 #define DEF_QGS_TIMEOUT_MS	30000
 #define UPSTREAM_MAX		(1u << 20)
-
-#ifndef DSTACK_POD_IOC_ATTEST_PEER
-/*
- * Until branch `peer` (issue 15 item 1) is merged: its ioctl and library
- * call, declared exactly as they will be.  No fallback: without the ioctl
- * the kernel answers -ENOTTY and the agent serves nothing.
- */
-#define DSTACK_POD_IOC_ATTEST_PEER \
-	_IOWR(DSTACK_POD_IOC_MAGIC, 0x0b, struct dstack_pod_attest)
-int dp_attest_peer(struct dp_dev *dev, int sockfd, const uint8_t *nonce,
-		   size_t nonce_len, struct dstack_pod_claims *claims,
-		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
-int dp_attest_peer(struct dp_dev *dev, int sockfd, const uint8_t *nonce,
-		   size_t nonce_len, struct dstack_pod_claims *claims,
-		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN])
-{
-	struct dstack_pod_attest *arg;
-	int err = 0;
-
-	if (nonce_len > DSTACK_POD_NONCE_MAX)
-		return dp_seterr(EINVAL, "attest peer: nonce longer than %d bytes",
-				 DSTACK_POD_NONCE_MAX);
-	arg = calloc(1, sizeof(*arg));
-	if (!arg)
-		return dp_seterr(ENOMEM, "attest peer");
-	memcpy(arg->nonce, nonce, nonce_len);
-	arg->nonce_len = (uint32_t)nonce_len;
-	arg->pidfd = sockfd;
-	if (ioctl(dev->fd, DSTACK_POD_IOC_ATTEST_PEER, arg) < 0) {
-		err = errno;
-		if (err == ENOENT)
-			dp_seterr(ENOENT, "attest peer: the peer is not in a bound Pod");
-		else
-			dp_seterr(err, "attest peer");
-		err = -err;
-	} else {
-		memcpy(claims, &arg->claims, sizeof(*claims));
-		memcpy(tdreport, arg->tdreport, DSTACK_POD_TDREPORT_LEN);
-	}
-	free(arg);
-	return err;
-}
-#endif
 
 enum { T_LISTEN = 1, T_CLIENT, T_BACKEND };
 enum { S_READ = 1, S_BACKEND, S_WRITE };
