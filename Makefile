@@ -77,7 +77,7 @@ AGENT := $(B)/bin/dstack-pod-agent
 PROGS := $(PODCTL) $(HOOK) $(AGENT)
 
 .PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps clean dkms-check vm-prepare install
-.PHONY: check-debug debug-kernel
+.PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
 all: modules user
@@ -150,12 +150,18 @@ vm-prepare: deps
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
 
-vmtest: all selftests-build vm-prepare
+# The dstack SDK for the agent suite (npm registry, into build/npm-sdk).  A
+# failed install does not stop the other suites: the agent suite then fails.
+npm-sdk:
+	-@./scripts/npm-sdk
+
+vmtest: all selftests-build vm-prepare npm-sdk
 	@./scripts/run-tests vm
 
 check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
 	@KDIR=$(KDIR) ./selftests/vm/prepare
+	-@./scripts/npm-sdk
 	@./scripts/run-tests all $(UNIT_BINS)
 
 # The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
