@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +85,51 @@ static int do_mediated(void *pfd)
 	return dp_attest(&dev, *(int *)pfd, NULL, 0, NULL, NULL) ? errno : 0;
 }
 
+static int do_peer(void *sock)
+{
+	struct dstack_pod_claims c;
+	struct dp_dev dev = { .fd = fd };
+
+	if (dp_attest_peer(&dev, *(int *)sock, NULL, 0, &c, NULL))
+		return errno;
+	return c.flags & DSTACK_POD_CLAIM_SECURE ? 0 : 200;
+}
+
+/*
+ * A process in Pod B connects to a socket the test listens on; returns the
+ * accepted connection (the client stays alive until *client is killed).
+ */
+static int peer_of_b(pid_t *client)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = "\0dstack-pod-secure-peer" };
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 24;
+	int l, s = -1, p[2];
+	char ok = 0;
+
+	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, len) || listen(l, 1) || pipe(p))
+		return -1;
+	fflush(stdout);
+	*client = fork();
+	if (*client == 0) {
+		int cs = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		ok = !st_move_self(POD_B) && cs >= 0 &&
+		     !connect(cs, (struct sockaddr *)&sa, len) ? 'y' : 'n';
+		if (write(p[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (*client > 0 && read(p[0], &ok, 1) == 1 && ok == 'y')
+		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	close(p[0]);
+	close(l);
+	return s;
+}
+
 int main(void)
 {
 	struct dp_dev dev;
@@ -139,6 +186,17 @@ int main(void)
 	       "secure: mediated attest from the binder works");
 	kill(pid, 9);
 	waitpid(pid, NULL, 0);
+	close(pfd);
+
+	pfd = peer_of_b(&pid);
+	tap_ok(pfd >= 0, "secure: a process in Pod B connected to the test");
+	tap_ok(do_peer(&pfd) == EPERM, "secure: ATTEST_PEER from outside the binder -> EPERM");
+	tap_ok(in_cg(RUNTIME_CHILD, do_peer, &pfd) == 0,
+	       "secure: ATTEST_PEER from the binder works and the claims say secure");
+	if (pid > 0) {
+		kill(pid, 9);
+		waitpid(pid, NULL, 0);
+	}
 	close(pfd);
 	tap_ok(in_cg(RUNTIME, do_unbind, UID_A) == 0, "secure: unbind from the binder works");
 	close(fd);

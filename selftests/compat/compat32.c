@@ -10,7 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/dstack_pod.h>
@@ -33,6 +39,72 @@ static int log_digest(uint32_t index, char *hex)
 		found = sscanf(line, "%u %*s %96s", &idx, hex) == 2 && idx == index;
 	fclose(f);
 	return found;
+}
+
+#define PEER_CG		"/sys/fs/cgroup/compat32-pod"
+#define PEER_UID	"c0c0c0c0-3232-4232-8232-323232323232"
+#define PEER_WL		"compat/peer"
+
+/*
+ * ATTEST_PEER from a 32-bit binder: a 32-bit child in a bound Pod connects
+ * to our socket, we attest it through the accepted connection.
+ */
+static void peer_attest(int fd)
+{
+	static struct dstack_pod_attest a;
+	struct dstack_pod_bind b;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX,
+				  .sun_path = "\0dstack-pod-compat32" };
+	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 21;
+	int l, s = -1, p[2], r, e;
+	char ok = 0;
+	pid_t pid;
+
+	memset(&b, 0, sizeof(b));
+	strcpy(b.pod_uid, PEER_UID);
+	strcpy(b.workload_id, PEER_WL);
+	mkdir(PEER_CG, 0755);
+	b.cgroup_fd = open(PEER_CG, O_RDONLY | O_DIRECTORY);
+	tap_success(ioctl(fd, DSTACK_POD_IOC_BIND, &b), "compat: bind a Pod");
+	close(b.cgroup_fd);
+
+	l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, len) || listen(l, 1) || pipe(p))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int cg = open(PEER_CG "/cgroup.procs", O_WRONLY);
+		int cs = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		ok = cg >= 0 && write(cg, "0", 1) == 1 && cs >= 0 &&
+		     !connect(cs, (struct sockaddr *)&sa, len) ? 'y' : 'n';
+		if (write(p[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok == 'y')
+		s = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	close(p[0]);
+	tap_ok(s >= 0, "compat: a process in the Pod connected");
+
+	memset(&a, 0, sizeof(a));
+	memcpy(a.nonce, "compat-nonce", 12);
+	a.nonce_len = 12;
+	a.pidfd = s;
+	tap_success(ioctl(fd, DSTACK_POD_IOC_ATTEST_PEER, &a), "compat: attest peer");
+	tap_ok(!strcmp(a.claims.workload_id, PEER_WL) && a.claims.nonce_len == 12 &&
+	       !memcmp(a.claims.nonce, "compat-nonce", 12) && a.tdreport[0] == 0x81,
+	       "compat: the peer's claims, with the nonce");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	r = ioctl(fd, DSTACK_POD_IOC_ATTEST_PEER, &a);
+	e = errno;
+	tap_ok(r < 0 && e == ESRCH, "compat: peer gone -> ESRCH");
+	close(s);
+	close(l);
 }
 
 int main(void)
@@ -87,6 +159,7 @@ int main(void)
 	memcpy(vr.reportmac, rep.tdreport, sizeof(vr.reportmac));
 	tap_success(ioctl(fd, DSTACK_POD_IOC_VERIFY_REPORT, &vr),
 		    "compat: verify report");
+	peer_attest(fd);
 	close(fd);
 	return tap_end();
 }

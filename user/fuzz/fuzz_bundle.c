@@ -6,7 +6,9 @@
  *
  *   'P' + text   a policy: parsed; when accepted, a fixed bundle is
  *                verified against it;
- *   'D' + text   dstack's GetQuote reply: its RTMR3 events imported;
+ *   'D' + text   dstack's GetQuote reply: its RTMR3 events imported, and
+ *                the whole log (every IMR) parsed and replayed as
+ *                verify-quote --event-log does (user/lib/imr_log.c);
  *   otherwise    a bundle: parsed; when accepted it must serialise and
  *                parse again to the same bytes, and is verified against a
  *                fixed policy (the quote with the compiled-in root).
@@ -18,6 +20,7 @@
 #include <json-c/json.h>
 
 #include "bundle.h"
+#include "imr_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *s, *t;
 
 	if (size && data[0] == 'D') {
+		struct dp_imr_log il;
 		struct dp_log log;
 		char *txt = malloc(size);
 
@@ -61,6 +65,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&log, 0, sizeof(log));
 		dp_log_import_dstack(txt, size - 1, &log);
 		dp_log_free(&log);
+		if (dp_imr_log_parse(txt, strlen(txt), &il) == 0) {
+			uint8_t mr[DP_IMR_COUNT][48];
+			size_t count[DP_IMR_COUNT];
+			int ok[DP_IMR_COUNT];
+
+			dp_imr_log_replay(&il, mr, count, ok);
+			dp_imr_log_free(&il);
+		}
 		free(txt);
 		return 0;
 	}

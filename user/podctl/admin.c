@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,13 +665,49 @@ static int write_out(const char *dir, const char *name, const void *p,
 	return 0;
 }
 
+/*
+ * The start time (clock ticks after boot, field 22 of /proc/PID/stat) of
+ * the process pidfd names.  Read through /proc/PID, then checked that the
+ * pidfd's process is still alive: while it lives its pid cannot name any
+ * other process, so what /proc/PID said was about it.
+ */
+static int pidfd_start_time(int pidfd, long pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return dp_seterr(errno, "%s", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return dp_seterr(EIO, "%s: empty", path);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* after "pid (comm)": state is field 3, starttime field 22 */
+	for (i = 2; p && i < 22; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", start) != 1)
+		return dp_seterr(EIO, "%s: no start time", path);
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
+		return dp_seterr(errno == ESRCH ? ESRCH : errno,
+				 "pid %ld exited while it was being named", pid);
+	return 0;
+}
+
 int cmd_attest(int argc, char **argv)
 {
-	static const char use[] = "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
-		"       dstack-podctl attest --quote [--pid PID] [--nonce HEX] [--qgs unix:PATH|vsock:CID:PORT]\n"
+	static const char use[] = "attest [--pid PID [--start-time TICKS] | --peer-fd FD] [--nonce HEX] [--out DIR] [--json]\n"
+		"       dstack-podctl attest --quote [--pid PID [--start-time TICKS] | --peer-fd FD] [--nonce HEX]\n"
+		"           [--qgs unix:PATH|vsock:CID:PORT]\n"
 		"           [--dstack-event-log GETQUOTE.json] [--rtmr3-log FILE] [--timings] -o BUNDLE.json";
 	static const struct option opts[] = {
 		{ "pid", required_argument, NULL, 'p' },
+		{ "start-time", required_argument, NULL, 's' },
+		{ "peer-fd", required_argument, NULL, 'P' },
 		{ "nonce", required_argument, NULL, 'n' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
@@ -690,7 +727,8 @@ int cmd_attest(int argc, char **argv)
 	struct dp_dev dev;
 	json_object *o;
 	size_t nlen = 0;
-	int opt, err, json = 0, rd_ok, pidfd = -1;
+	int opt, err, json = 0, rd_ok, pidfd = -1, peer_fd = -1, has_start = 0;
+	unsigned long long start = 0, now;
 	long pid = 0;
 	char *end;
 
@@ -714,7 +752,20 @@ int cmd_attest(int argc, char **argv)
 		case 'p':
 			errno = 0;
 			pid = strtol(optarg, &end, 10);
-			if (errno || *end || pid <= 0)
+			if (errno || *end || pid <= 0 || pid > INT32_MAX)
+				return usage_err(use);
+			break;
+		case 's':
+			errno = 0;
+			start = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-')
+				return usage_err(use);
+			has_start = 1;
+			break;
+		case 'P':
+			errno = 0;
+			peer_fd = (int)strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || peer_fd < 0)
 				return usage_err(use);
 			break;
 		default:
@@ -722,16 +773,35 @@ int cmd_attest(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (quote && (!out || json)) ||
-	    (!quote && (qgs || timings || dlog || rlog)))
+	    (!quote && (qgs || timings || dlog || rlog)) ||
+	    (pid && peer_fd >= 0) || (has_start && !pid))
 		return usage_err(use);
 	if (pid) {
+		/*
+		 * A pid number names whatever process has it when pidfd_open()
+		 * runs: if the one meant has exited and the number was reused,
+		 * that is another process.  --start-time pins the process
+		 * meant; without it the attested process is the pid's holder
+		 * at this moment (Documentation/dstack-podctl.rst).
+		 */
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 		if (pidfd < 0)
 			return podctl_fail(dp_seterr(errno, "pidfd_open %ld", pid));
+		if (has_start) {
+			err = pidfd_start_time(pidfd, pid, &now);
+			if (!err && now != start)
+				err = dp_seterr(ESRCH, "pid %ld is another process now (start time %llu, not %llu)",
+						pid, now, start);
+			if (err) {
+				close(pidfd);
+				return podctl_fail(err);
+			}
+		}
 	}
 	if (quote) {
-		err = podctl_attest_bundle(pidfd, nonce, nlen, out, qgs, dlog,
-					   rlog, timings);
+		err = podctl_attest_bundle(peer_fd >= 0 ? peer_fd : pidfd,
+					   peer_fd >= 0, nonce, nlen, out, qgs,
+					   dlog, rlog, timings);
 		if (pidfd >= 0)
 			close(pidfd);
 		return err;
@@ -742,7 +812,10 @@ int cmd_attest(int argc, char **argv)
 			close(pidfd);
 		return err;
 	}
-	err = dp_attest(&dev, pidfd, nonce, nlen, &claims, tdreport);
+	if (peer_fd >= 0)
+		err = dp_attest_peer(&dev, peer_fd, nonce, nlen, &claims, tdreport);
+	else
+		err = dp_attest(&dev, pidfd, nonce, nlen, &claims, tdreport);
 	dp_close(&dev);
 	if (pidfd >= 0)
 		close(pidfd);

@@ -100,7 +100,7 @@ static int log_concat(struct dp_log *dst, const struct dp_log *src)
 	return err;
 }
 
-int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
+int podctl_attest_bundle(int fd, int peer, const uint8_t *nonce, size_t nlen,
 			 const char *out, const char *qgs,
 			 const char *dstack_log, const char *rtmr3_log,
 			 int timings)
@@ -142,7 +142,10 @@ int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 		return podctl_fail_nodev(err);
 	}
 	t0 = now_us();
-	err = dp_attest(&dev, pidfd, nonce, nlen, &b.claims, tdreport);
+	if (peer)
+		err = dp_attest_peer(&dev, fd, nonce, nlen, &b.claims, tdreport);
+	else
+		err = dp_attest(&dev, fd, nonce, nlen, &b.claims, tdreport);
 	t1 = now_us();
 	if (err)
 		goto out;
@@ -191,7 +194,7 @@ int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
 	if (err)
 		goto out;
 	/* The Pod's log: its own via the device; a mediated Pod's by uid. */
-	if (pidfd < 0)
+	if (fd < 0)
 		err = dp_pod_log(&dev, &b.pod);
 	else
 		err = nl_log(b.claims.pod_uid, &b.pod);

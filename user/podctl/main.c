@@ -27,8 +27,8 @@ static const struct podctl_cmd cmds[] = {
 	{ "unbind", cmd_unbind, "unbind (--cgroup PATH | --uid UID)" },
 	{ "measure", cmd_measure,
 	  "measure (--cgroup PATH | --uid UID) NAME (PAYLOAD | --file F)" },
-	{ "attest", cmd_attest, "attest [--pid PID] [--nonce HEX] [--out DIR] [--json]\n"
-	  "  attest --quote [--pid PID] [--nonce HEX] [--qgs ADDR] [--dstack-event-log F] [--rtmr3-log F] [--timings] -o BUNDLE.json" },
+	{ "attest", cmd_attest, "attest [--pid PID [--start-time TICKS] | --peer-fd FD] [--nonce HEX] [--out DIR] [--json]\n"
+	  "  attest --quote [--pid PID [--start-time TICKS] | --peer-fd FD] [--nonce HEX] [--qgs ADDR] [--dstack-event-log F] [--rtmr3-log F] [--timings] -o BUNDLE.json" },
 	{ "verify", cmd_verify,
 	  "verify BUNDLE --policy POLICY [--root F] [--collateral F] [--now T] [--nonce HEX] [--json]" },
 	{ "load", cmd_load, "load [--backend sim|tdx] [--path DIR] [PARAM=VALUE...]" },
@@ -37,7 +37,7 @@ static const struct podctl_cmd cmds[] = {
 	{ "descriptor", cmd_descriptor,
 	  "descriptor (BUNDLE-DIR | CONFIG.json) [--state STATE.json] [--digest]" },
 	{ "verify-quote", cmd_verify_quote,
-	  "verify-quote QUOTE [--collateral F] [--root F] [--now T] [--json] ... (see verify-quote --help)" },
+	  "verify-quote QUOTE [--collateral F] [--root F] [--now T] [--event-log F] [--json] ... (see verify-quote --help)" },
 };
 
 static void usage(FILE *f)

@@ -38,7 +38,8 @@ int cmd_attest(int argc, char **argv);
 
 /* bundle.c: the attestation bundle and its verifier. */
 int cmd_verify(int argc, char **argv);
-int podctl_attest_bundle(int pidfd, const uint8_t *nonce, size_t nlen,
+/* fd: -1 (the caller), a pidfd, or with peer a connected socket. */
+int podctl_attest_bundle(int fd, int peer, const uint8_t *nonce, size_t nlen,
 			 const char *out, const char *qgs,
 			 const char *dstack_log, const char *rtmr3_log,
 			 int timings);

@@ -21,6 +21,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "dstackpod.h"
+#include "hex.h"
+#include "imr_log.h"
 #include "pccs.h"
 #include "podctl.h"
 #include "verify.h"
@@ -38,9 +41,13 @@ static void vq_usage(FILE *f)
 		"           [--expect-rtmr N=HEX] [--expect-mrconfigid HEX]\n"
 		"           [--expect-mrowner HEX] [--expect-report-data HEX] [--json]\n"
 		"           [--pccs URL [--pccs-ca FILE] [--pccs-timeout MS]] [--offline]\n"
-		"           [--cache-dir DIR] [--no-cache]\n"
+		"           [--cache-dir DIR] [--no-cache] [--event-log FILE]\n"
 		"       dstack-podctl verify-quote --batch DIR|- [--jobs N] [same options]\n"
-		"QUOTE is a binary quote file, or '-' for stdin.\n"
+		"QUOTE is a binary quote file, dstack's GetQuote reply (JSON), or '-'\n"
+		"for stdin.\n"
+		"--event-log replays dstack's event log (the GetQuote reply or its\n"
+		"event_log array) against the quote's RTMR3, and RTMR0-2 where the log\n"
+		"has their digests, and prints each event.\n"
 		"--batch verifies every file of DIR (or each path listed on stdin) with\n"
 		"one collateral object on N threads (default: every core), printing one\n"
 		"JSON verdict per line in input order.\n"
@@ -147,7 +154,21 @@ static int hex_arg(const char *opt, const char *s, uint8_t *out, size_t len)
 	return 0;
 }
 
-static void print_text(const struct dp_verdict *v)
+/* --event-log: dstack's event log replayed against the quote. */
+struct vq_replay {
+	struct dp_imr_log log;
+	uint8_t mr[DP_IMR_COUNT][48];
+	size_t count[DP_IMR_COUNT];
+	int replayable[DP_IMR_COUNT];
+	int state[DP_IMR_COUNT];	/* VQ_MATCH, VQ_DIFFER, VQ_SKIP */
+	int ok;
+};
+
+enum { VQ_MATCH, VQ_DIFFER, VQ_SKIP };
+
+static void vq_print_events(const struct vq_replay *r);
+
+static void print_text(const struct dp_verdict *v, const struct vq_replay *rp)
 {
 	const struct dp_check *f = dp_verdict_failure(v);
 	size_t i;
@@ -177,8 +198,12 @@ static void print_text(const struct dp_verdict *v)
 		dp_hex(v->quote.body.report_data, 64, h);
 		printf("report_data: %s\n", h);
 	}
+	if (rp)
+		vq_print_events(rp);
 	if (f)
 		printf("FAILED: %s: %s\n", f->name, f->reason);
+	else if (rp && !rp->ok)
+		printf("FAILED: event_log: the event log does not replay to the quote's RTMRs\n");
 	else
 		printf("VERIFIED\n");
 }
@@ -431,12 +456,203 @@ out:
 	return rc;
 }
 
+/* ---- dstack's GetQuote reply and event log ------------------------- */
+
+/*
+ * A QUOTE file that is a JSON object with a string "quote" (dstack's
+ * GetQuote reply) carries the quote as hex: replace *buf with the binary
+ * quote.  Anything else is left as it is, a binary quote for the parser to
+ * judge.
+ */
+static int quote_from_reply(uint8_t **buf, size_t *len, const char *path)
+{
+	json_object *o, *q;
+	uint8_t *bin;
+	size_t n, i = 0;
+	int ok;
+
+	while (i < *len && strchr(" \t\r\n", (*buf)[i]))
+		i++;
+	if (i == *len || (*buf)[i] != '{')
+		return 0;
+	bin = realloc(*buf, *len + 1);
+	if (!bin)
+		return -1;
+	*buf = bin;
+	(*buf)[*len] = '\0';
+	o = json_tokener_parse((const char *)*buf);
+	ok = o && json_object_is_type(o, json_type_object) &&
+	     json_object_object_get_ex(o, "quote", &q) &&
+	     json_object_is_type(q, json_type_string);
+	if (!ok) {
+		json_object_put(o);
+		return 0;
+	}
+	n = (size_t)json_object_get_string_len(q) / 2;
+	bin = malloc(n ? n : 1);
+	if (!bin || dp_unhex(json_object_get_string(q), bin, n, &n)) {
+		fprintf(stderr, "verify-quote: %s: \"quote\" is not a quote in hex\n",
+			path);
+		free(bin);
+		json_object_put(o);
+		return -1;
+	}
+	json_object_put(o);
+	free(*buf);
+	*buf = bin;
+	*len = n;
+	return 0;
+}
+
+/*
+ * Replay the log against the quote's RTMRs.  RTMR3 is always compared
+ * (no events replay to zero); RTMR0-2 only when the log has their events,
+ * all with digests.
+ */
+static void vq_replay(struct vq_replay *r, const struct dp_verdict *v)
+{
+	int i;
+
+	r->ok = v->parsed &&
+		!dp_imr_log_replay(&r->log, r->mr, r->count, r->replayable);
+	for (i = 0; i < DP_IMR_COUNT; i++) {
+		if (!r->ok || (i < 3 && !r->count[i]) || !r->replayable[i])
+			r->state[i] = i == 3 ? VQ_DIFFER : VQ_SKIP;
+		else if (memcmp(r->mr[i], v->quote.body.rtmr[i], 48))
+			r->state[i] = VQ_DIFFER;
+		else
+			r->state[i] = VQ_MATCH;
+		if (r->state[i] == VQ_DIFFER)
+			r->ok = 0;
+	}
+}
+
+static void vq_reason(const struct vq_replay *r, int i, char *out, size_t size)
+{
+	char h[97];
+
+	if (r->state[i] == VQ_MATCH) {
+		snprintf(out, size, "%zu events replay to the quote's RTMR%d",
+			 r->count[i], i);
+	} else if (!r->replayable[i]) {
+		snprintf(out, size, "not replayed: an RTMR%d event has no digest", i);
+	} else if (r->state[i] == VQ_SKIP) {
+		snprintf(out, size, "not replayed: the log has no RTMR%d events", i);
+	} else {
+		dp_hex(r->mr[i], 48, h);
+		snprintf(out, size, "%zu events replay to %s, not to the quote's RTMR%d",
+			 r->count[i], h, i);
+	}
+}
+
+static void vq_print_events(const struct vq_replay *r)
+{
+	char h[97];
+	size_t i;
+
+	printf("event_log: %zu events\n", r->log.n);
+	for (i = 0; i < r->log.n; i++) {
+		const struct dp_imr_event *e = &r->log.ev[i];
+
+		if (e->has_digest || e->digest_computed)
+			dp_hex(e->digest, 48, h);
+		else
+			snprintf(h, sizeof(h), "%-96s", "(no digest)");
+		printf("  %3zu rtmr%u 0x%08x %s%s %s (%zu bytes)\n", i, e->imr,
+		       e->type, h, e->digest_computed ? "*" : " ",
+		       *e->name ? e->name : "-", e->payload_len);
+	}
+	printf("  (* digest computed with dstack's runtime event rule)\n");
+	for (i = 0; i < DP_IMR_COUNT; i++) {
+		char why[256], name[24];
+
+		vq_reason(r, (int)i, why, sizeof(why));
+		snprintf(name, sizeof(name), "event_log.rtmr%zu", i);
+		printf("%-34s %s  %s\n", name,
+		       r->state[i] == VQ_MATCH ? "ok  " :
+		       r->state[i] == VQ_SKIP ? "skip" : "FAIL", why);
+	}
+}
+
+static json_object *vq_replay_json(const struct vq_replay *r)
+{
+	json_object *o = json_object_new_object(), *a, *e;
+	char h[129], why[256];
+	size_t i;
+
+	if (!o)
+		return NULL;
+	a = json_object_new_array();
+	for (i = 0; a && i < r->log.n; i++) {
+		const struct dp_imr_event *ev = &r->log.ev[i];
+
+		e = json_object_new_object();
+		json_object_object_add(e, "index", json_object_new_int64((int64_t)i));
+		json_object_object_add(e, "imr", json_object_new_int((int)ev->imr));
+		json_object_object_add(e, "event_type", json_object_new_int64(ev->type));
+		if (ev->has_digest || ev->digest_computed)
+			dp_hex(ev->digest, 48, h);
+		json_object_object_add(e, "digest", ev->has_digest || ev->digest_computed ?
+				       json_object_new_string(h) : NULL);
+		json_object_object_add(e, "digest_computed",
+				       json_object_new_boolean(ev->digest_computed));
+		json_object_object_add(e, "event", json_object_new_string(ev->name));
+		json_object_object_add(e, "payload_len",
+				       json_object_new_int64((int64_t)ev->payload_len));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "events", a);
+	a = json_object_new_array();
+	for (i = 0; a && i < DP_IMR_COUNT; i++) {
+		e = json_object_new_object();
+		json_object_object_add(e, "rtmr", json_object_new_int((int)i));
+		json_object_object_add(e, "events", json_object_new_int64((int64_t)r->count[i]));
+		json_object_object_add(e, "result", json_object_new_string(
+			r->state[i] == VQ_MATCH ? "match" :
+			r->state[i] == VQ_SKIP ? "skipped" : "mismatch"));
+		dp_hex(r->mr[i], 48, h);
+		json_object_object_add(e, "replayed", r->replayable[i] ?
+				       json_object_new_string(h) : NULL);
+		vq_reason(r, (int)i, why, sizeof(why));
+		json_object_object_add(e, "reason", json_object_new_string(why));
+		json_object_array_add(a, e);
+	}
+	json_object_object_add(o, "rtmrs", a);
+	json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
+	return o;
+}
+
+/* Load the event log; 0, VQ_EXIT_INPUT (unreadable) or 1 (inconsistent). */
+static int vq_load_log(const char *path, struct vq_replay *r)
+{
+	uint8_t *buf = NULL, *nb;
+	size_t len = 0;
+	int err;
+
+	if (read_file(path, &buf, &len))
+		return VQ_EXIT_INPUT;
+	nb = realloc(buf, len + 1);
+	if (!nb) {
+		free(buf);
+		return VQ_EXIT_INPUT;
+	}
+	buf = nb;
+	buf[len] = '\0';
+	err = dp_imr_log_parse((const char *)buf, len, &r->log);
+	free(buf);
+	if (err) {
+		fprintf(stderr, "verify-quote: event log %s: %s\n", path, dp_errmsg());
+		return err == -EBADMSG ? PODCTL_EXIT_FAIL : VQ_EXIT_INPUT;
+	}
+	return 0;
+}
+
 int cmd_verify_quote(int argc, char **argv)
 {
 	enum { O_COLL = 1, O_ROOT, O_NOW, O_DEBUG, O_SEPT, O_RESV, O_SVC,
 	       O_ANYTD, O_MRTD, O_RTMR, O_CFG, O_OWNER, O_RD, O_JSON, O_BATCH,
 	       O_JOBS, O_PCCS, O_PCCS_CA, O_PCCS_TIMEOUT, O_OFFLINE, O_CACHE_DIR,
-	       O_NO_CACHE, O_HELP };
+	       O_NO_CACHE, O_EVLOG, O_HELP };
 	static const struct option lopts[] = {
 		{ "collateral", required_argument, NULL, O_COLL },
 		{ "root", required_argument, NULL, O_ROOT },
@@ -460,11 +676,14 @@ int cmd_verify_quote(int argc, char **argv)
 		{ "offline", no_argument, NULL, O_OFFLINE },
 		{ "cache-dir", required_argument, NULL, O_CACHE_DIR },
 		{ "no-cache", no_argument, NULL, O_NO_CACHE },
+		{ "event-log", required_argument, NULL, O_EVLOG },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint8_t mrtd[48], rtmr[4][48], cfg[48], owner[48], rd[64];
 	const char *coll_path = NULL, *root_path = NULL, *batch = NULL;
+	const char *evlog = NULL;
+	struct vq_replay *replay = NULL;
 	long jobs = 0;
 	struct dp_pccs_opts po;
 	struct dp_verify_opts o;
@@ -586,6 +805,9 @@ int cmd_verify_quote(int argc, char **argv)
 		case O_NO_CACHE:
 			po.flags |= DP_PCCS_NO_CACHE;
 			break;
+		case O_EVLOG:
+			evlog = optarg;
+			break;
 		case O_HELP:
 			vq_usage(stdout);
 			return PODCTL_EXIT_OK;
@@ -610,14 +832,28 @@ int cmd_verify_quote(int argc, char **argv)
 		fprintf(stderr, "verify-quote: --pccs-ca, --pccs-timeout, --cache-dir and --no-cache need --pccs or --offline\n");
 		return PODCTL_EXIT_USAGE;
 	}
+	if (evlog && batch) {
+		fprintf(stderr, "verify-quote: --event-log goes with one QUOTE, not --batch\n");
+		return PODCTL_EXIT_USAGE;
+	}
 	if ((po.flags & DP_PCCS_OFFLINE) && (po.flags & DP_PCCS_NO_CACHE)) {
 		fprintf(stderr, "verify-quote: --offline needs the cache (not --no-cache)\n");
 		return PODCTL_EXIT_USAGE;
 	}
 
 	rc = VQ_EXIT_INPUT;
-	if (!batch && read_file(argv[optind], &quote, &qlen))
+	if (!batch && (read_file(argv[optind], &quote, &qlen) ||
+		       quote_from_reply(&quote, &qlen, argv[optind])))
 		goto out;
+	if (evlog) {
+		replay = calloc(1, sizeof(*replay));
+		if (!replay)
+			goto out;
+		rc = vq_load_log(evlog, replay);
+		if (rc)
+			goto out;
+		rc = VQ_EXIT_INPUT;
+	}
 	if (root_path) {
 		if (read_file(root_path, &root, &rlen))
 			goto out;
@@ -669,6 +905,11 @@ int cmd_verify_quote(int argc, char **argv)
 		goto out;
 	rc = dp_verify_quote(quote, qlen, &o, v) == DP_VERIFY_OK ?
 	     PODCTL_EXIT_OK : PODCTL_EXIT_FAIL;
+	if (replay) {
+		vq_replay(replay, v);
+		if (!replay->ok)
+			rc = PODCTL_EXIT_FAIL;
+	}
 	if (json) {
 		json_object *j = dp_verdict_to_json(v);
 
@@ -676,13 +917,27 @@ int cmd_verify_quote(int argc, char **argv)
 			rc = PODCTL_EXIT_FAIL;
 			goto out;
 		}
+		if (replay) {
+			json_object_object_add(j, "event_log", vq_replay_json(replay));
+			if (!replay->ok && v->verified) {
+				json_object_object_add(j, "verified",
+						       json_object_new_boolean(0));
+				json_object_object_add(j, "failed_check",
+						       json_object_new_string("event_log"));
+				json_object_object_add(j, "reason",
+						       json_object_new_string("the event log does not replay to the quote's RTMRs"));
+			}
+		}
 		printf("%s\n", json_object_to_json_string_ext(j,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else {
-		print_text(v);
+		print_text(v, replay);
 	}
 out:
+	if (replay)
+		dp_imr_log_free(&replay->log);
+	free(replay);
 	free(v);
 	dp_collateral_free(o.collateral);
 	free(quote);
