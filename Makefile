@@ -70,10 +70,14 @@ SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(B)/selftests/%)
 HOOK_SRCS := $(wildcard user/hook/*.c)
 HOOK := $(B)/bin/dstack-pod-hook
 
-PROGS := $(PODCTL) $(HOOK)
+# dstack-pod-agent, dstack's guest API for Pods (Documentation/agent.rst).
+AGENT_SRCS := $(wildcard user/agent/*.c)
+AGENT := $(B)/bin/dstack-pod-agent
+
+PROGS := $(PODCTL) $(HOOK) $(AGENT)
 
 .PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps clean dkms-check vm-prepare install
-.PHONY: check-debug debug-kernel
+.PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
 all: modules user
@@ -104,6 +108,14 @@ $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
 
+$(AGENT): $(AGENT_SRCS:%.c=$(B)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
+
+$(B)/user/agent/%.o: user/agent/%.c $(wildcard user/agent/*.h) $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
+
 # The OCI runtime hook (Documentation/kubernetes.rst).
 $(HOOK): $(HOOK_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
@@ -112,7 +124,7 @@ $(HOOK): $(HOOK_SRCS:%.c=$(B)/%.o) $(LIB)
 		rm -f $@.ld; exit $$st
 
 # Host unit tests run under ASan/UBSan.
-$(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h) $(PODCTL_SRCS)
+$(B)/tests/%: user/tests/%.c $(LIB_SAN) $(wildcard user/tests/*.h) $(PODCTL_SRCS) $(wildcard user/agent/*)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(SAN) -Iuser/tests -o $@ $< $(LIB_SAN) $(USER_LDLIBS)
 
@@ -138,12 +150,18 @@ vm-prepare: deps
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
 
-vmtest: all selftests-build vm-prepare
+# The dstack SDK for the agent suite (npm registry, into build/npm-sdk).  A
+# failed install does not stop the other suites: the agent suite then fails.
+npm-sdk:
+	-@./scripts/npm-sdk
+
+vmtest: all selftests-build vm-prepare npm-sdk
 	@./scripts/run-tests vm
 
 check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
 	@KDIR=$(KDIR) ./selftests/vm/prepare
+	-@./scripts/npm-sdk
 	@./scripts/run-tests all $(UNIT_BINS)
 
 # The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
@@ -199,9 +217,11 @@ dkms-check:
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
 PREFIX ?= /usr
-install: $(PODCTL) $(HOOK)
+install: $(PODCTL) $(HOOK) $(AGENT)
 	install -D -m 0755 $(PODCTL) $(DESTDIR)$(PREFIX)/sbin/dstack-podctl
 	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/libexec/dstack-pod/dstack-pod-hook
+	install -D -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/dstack-pod-agent
+	install -D -m 0644 deploy/systemd/dstack-pod-agent.service $(DESTDIR)/lib/systemd/system/dstack-pod-agent.service
 	install -D -m 0755 deploy/containerd/make-base-spec.sh $(DESTDIR)$(PREFIX)/libexec/dstack-pod/make-base-spec.sh
 	install -D -m 0644 deploy/hook.conf $(DESTDIR)/etc/dstack-pod/hook.conf.example
 	install -D -m 0644 deploy/containerd/hook-dstack-pod.conf $(DESTDIR)/etc/dstack-pod/hook-dstack-pod.conf.example

@@ -26,6 +26,10 @@
 #                    /sys/class/misc/dstack-pod/dev; the minor is dynamic,
 #                    so generate the spec on the node after loading the module)
 #   --no-device      add the hooks only
+#   --agent-dir DIR  bind-mount DIR (dstack-pod-agent's socket directory,
+#                    /run/dstack-pod/agent) read-only at /run/dstack, where
+#                    dstack's SDKs look for dstack.sock and tappd.sock
+#                    (Documentation/agent.rst); default: no mount
 #
 # Exit status: 0 written, 1 error (bad input, device unknown), 2 usage.
 # Needs jq.
@@ -35,7 +39,7 @@ prog=make-base-spec.sh
 die() { echo "$prog: error: $*" >&2; exit 1; }
 usage() {
 	echo "usage: ctr oci spec | $prog [--hook PATH] [--config FILE] [--timeout SEC]" >&2
-	echo "       [--device MAJ:MIN | --no-device] > BASE-SPEC.json" >&2
+	echo "       [--device MAJ:MIN | --no-device] [--agent-dir DIR] > BASE-SPEC.json" >&2
 	exit 2
 }
 
@@ -43,6 +47,7 @@ hook=/usr/libexec/dstack-pod/dstack-pod-hook
 config=
 timeout=10
 device=auto
+agent_dir=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--timeout)	[ $# -ge 2 ] || usage; timeout=$2; shift 2 ;;
 	--device)	[ $# -ge 2 ] || usage; device=$2; shift 2 ;;
 	--no-device)	device=none; shift ;;
+	--agent-dir)	[ $# -ge 2 ] || usage; agent_dir=$2; shift 2 ;;
 	-h|--help)	usage ;;
 	*)		echo "$prog: unknown argument: $1" >&2; usage ;;
 	esac
@@ -59,6 +65,7 @@ done
 command -v jq >/dev/null 2>&1 || die "jq not found"
 case "$hook" in /*) ;; *) die "--hook must be an absolute path" ;; esac
 case "$config" in ""|/*) ;; *) die "--config must be an absolute path" ;; esac
+case "$agent_dir" in ""|/*) ;; *) die "--agent-dir must be an absolute path" ;; esac
 case "$timeout" in ''|*[!0-9]*|0*) die "--timeout must be a positive integer" ;; esac
 
 major=-1
@@ -84,7 +91,7 @@ if [ "$device" != none ]; then
 fi
 
 # The spec: one JSON object that looks like an OCI runtime spec.
-jq -e -s --arg hook "$hook" --arg config "$config" \
+jq -e -s --arg hook "$hook" --arg config "$config" --arg agent "$agent_dir" \
 	--argjson timeout "$timeout" \
 	--argjson major "$major" --argjson minor "$minor" '
 	if length != 1 then error("standard input must hold one JSON document")
@@ -103,6 +110,14 @@ jq -e -s --arg hook "$hook" --arg config "$config" \
 		.hooks[name] = ([(.hooks[name] // [])[] | select(.path != $hook)]
 				+ [hook(stage)]);
 	del(.process.rlimits)
+	| if $agent == "" then . else
+		.mounts = ([(.mounts // [])[]
+			    | select(.destination != "/run/dstack")]
+			   + [{ destination: "/run/dstack", type: "bind",
+				source: $agent,
+				options: ["rbind", "ro", "nosuid", "nodev",
+					  "noexec"] }])
+	  end
 	| put("create-runtime"; "createRuntime")
 	| put("poststop"; "poststop")
 	| if $major < 0 then . else

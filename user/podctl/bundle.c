@@ -291,10 +291,56 @@ static int root_der(const char *path, uint8_t **der, size_t *len)
 	return 0;
 }
 
+/*
+ * A dstack-pod-agent GetQuote/TdxQuote reply (Documentation/agent.rst):
+ * dstack's fields plus "dstack_pod_bundle".  Replace text with that
+ * bundle, after checking the reply's quote is the bundle's.  Anything
+ * else is left as it is (a bundle).  0, or -EINVAL with dp_errmsg().
+ */
+static int reply_to_bundle(char **text, size_t *len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o, *b, *q, *bq;
+	const char *s;
+	char *nt;
+	int err = 0;
+
+	if (!tok)
+		return dp_seterr(ENOMEM, "bundle");
+	o = json_tokener_parse_ex(tok, *text, (int)*len);
+	json_tokener_free(tok);
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "dstack_pod_bundle", &b)) {
+		json_object_put(o);
+		return 0;
+	}
+	if (!json_object_is_type(b, json_type_object) ||
+	    !json_object_object_get_ex(o, "quote", &q) ||
+	    !json_object_is_type(q, json_type_string) ||
+	    !json_object_object_get_ex(b, "quote", &bq) ||
+	    !json_object_is_type(bq, json_type_string) ||
+	    strcmp(json_object_get_string(q), json_object_get_string(bq))) {
+		json_object_put(o);
+		return dp_seterr(EINVAL, "agent reply: its quote is not the quote of its dstack_pod_bundle");
+	}
+	s = json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	nt = s ? strdup(s) : NULL;
+	if (!nt) {
+		err = dp_seterr(ENOMEM, "bundle");
+	} else {
+		free(*text);
+		*text = nt;
+		*len = strlen(nt);
+	}
+	json_object_put(o);
+	return err;
+}
+
 static int vb_usage(void)
 {
 	fprintf(stderr,
-		"usage: dstack-podctl verify BUNDLE --policy POLICY [--root FILE] [--collateral FILE]\n"
+		"usage: dstack-podctl verify BUNDLE|AGENT-REPLY --policy POLICY [--root FILE] [--collateral FILE]\n"
 		"           [--now RFC3339] [--nonce HEX] [--pod-manifest FILE] [--json] [--repeat N]\n"
 		"exit: 0 verified, 1 a check failed, 2 usage or invalid policy, 4 an input cannot be read\n");
 	return PODCTL_EXIT_USAGE;
@@ -421,7 +467,8 @@ int cmd_verify(int argc, char **argv)
 		rc = VB_EXIT_INPUT;
 		goto out;
 	}
-	for (i = 0; i < repeat; i++) {
+	err = reply_to_bundle(&text, &len);
+	for (i = 0; !err && i < repeat; i++) {
 		dp_bundle_free(&b);
 		err = dp_bundle_parse(text, len, &b);
 		if (err)
