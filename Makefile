@@ -72,7 +72,7 @@ HOOK := $(B)/bin/dstack-pod-hook
 
 PROGS := $(PODCTL) $(HOOK)
 
-.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps clean dkms-check vm-prepare install
+.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install
 .PHONY: check-debug debug-kernel
 .DEFAULT_GOAL := all
 
@@ -132,18 +132,24 @@ selftests-build: $(SELFTEST_BINS) $(B)/selftests/compat32
 deps:
 	@./scripts/install-deps
 
+# trixie's containerd and the CRI api.proto for the cri-* VM suites and
+# bench/cri.sh (private apt in build/apt-cri, unpacked in build/cri).
+cri-debs: deps
+	@./scripts/cri-debs
+
 vm-prepare: deps
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 
 unit: $(UNIT_BINS)
 	@./scripts/run-tests unit $(UNIT_BINS)
 
-vmtest: all selftests-build vm-prepare
+vmtest: all selftests-build vm-prepare cri-debs
 	@./scripts/run-tests vm
 
 check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
 	@KDIR=$(KDIR) ./selftests/vm/prepare
+	@./scripts/cri-debs
 	@./scripts/run-tests all $(UNIT_BINS)
 
 # The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
