@@ -76,7 +76,7 @@ AGENT := $(B)/bin/dstack-pod-agent
 
 PROGS := $(PODCTL) $(HOOK) $(AGENT)
 
-.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps clean dkms-check vm-prepare install
+.PHONY: all modules user kernels matrix matrix-build selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install
 .PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
@@ -144,6 +144,11 @@ selftests-build: $(SELFTEST_BINS) $(B)/selftests/compat32
 deps:
 	@./scripts/install-deps
 
+# trixie's containerd and the CRI api.proto for the cri-* VM suites and
+# bench/cri.sh (private apt in build/apt-cri, unpacked in build/cri).
+cri-debs: deps
+	@./scripts/cri-debs
+
 vm-prepare: deps
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 
@@ -155,13 +160,14 @@ unit: $(UNIT_BINS)
 npm-sdk:
 	-@./scripts/npm-sdk
 
-vmtest: all selftests-build vm-prepare npm-sdk
+vmtest: all selftests-build vm-prepare npm-sdk cri-debs
 	@./scripts/run-tests vm
 
 check: deps
 	@$(MAKE) --no-print-directory all selftests-build $(UNIT_BINS)
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 	-@./scripts/npm-sdk
+	@./scripts/cri-debs
 	@./scripts/run-tests all $(UNIT_BINS)
 
 # The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
