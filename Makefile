@@ -20,7 +20,7 @@ KREL ?= $(shell uname -r)
 # compiler cannot build for it, a chroot that `scripts/kernels run` enters.
 # Then KREL is exported, so selftests/vm/prepare and run boot that kernel.
 KMX := $(wildcard $(CURDIR)/build/kernels/$(KREL)/kdir)
-KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(if $(KMX),$(shell cat $(KMX))),$(if $(filter command line environment,$(origin KREL)),,$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)))
+KDIR ?= $(or $(wildcard /lib/modules/$(KREL)/build),$(if $(KMX),$(abspath $(shell cat $(KMX)))),$(if $(filter command line environment,$(origin KREL)),,$(shell ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)))
 KRUN := $(if $(KMX),./scripts/kernels run $(KREL))
 ifneq ($(KMX),)
 export KREL
