@@ -19,6 +19,17 @@ static const struct nla_policy dp_nl_event_get_policy[DSTACK_POD_A_POD_UID + 1] 
 	[DSTACK_POD_A_POD_UID] = NLA_POLICY_EXACT_LEN(DSTACK_POD_UID_LEN),
 };
 
+/*
+ * The commands that take no attribute say so with a policy of their own
+ * that rejects every attribute up to the family's maxattr.  Left without
+ * one, they inherit the family's maxattr and genetlink's stand-in policy;
+ * 7.2 then validated an attribute of type 17 against that two-entry
+ * policy ("kernel BUG at lib/nlattr.c:411", the netlink VM suite).
+ */
+static const struct nla_policy dp_nl_noattr_policy[DSTACK_POD_A_MAX + 1] = {
+	[0 ... DSTACK_POD_A_MAX] = { .type = NLA_REJECT },
+};
+
 static struct genl_family dp_nl_family;
 static bool dp_nl_registered;
 
@@ -186,11 +197,15 @@ static const struct genl_ops dp_nl_ops[] = {
 	{
 		.cmd = DSTACK_POD_CMD_STATUS_GET,
 		.doit = dp_nl_status_get,
+		.policy = dp_nl_noattr_policy,
+		.maxattr = DSTACK_POD_A_MAX,
 	},
 	{
 		.cmd = DSTACK_POD_CMD_POD_GET,
 		.start = dp_nl_dump_start,
 		.dumpit = dp_pods_dump,
+		.policy = dp_nl_noattr_policy,
+		.maxattr = DSTACK_POD_A_MAX,
 	},
 	{
 		.cmd = DSTACK_POD_CMD_EVENT_GET,
