@@ -104,31 +104,6 @@ static int op_attest(void *ctx, int sockfd, const uint8_t *nonce, size_t n,
 	return dp_attest_peer(&ag.dev, sockfd, nonce, n, claims, tdreport);
 }
 
-struct collect {
-	struct dp_log *log;
-};
-
-static int collect_cb(const struct dp_nl_event *ev, void *arg)
-{
-	struct collect *c = arg;
-
-	return dp_log_append(c->log, ev->name, ev->digest, ev->payload,
-			     ev->payload_len);
-}
-
-static int nl_log(const uint8_t *uid, struct dp_log *log)
-{
-	struct collect c = { log };
-	struct dp_nl nl;
-	int err = dp_nl_open(&nl);
-
-	if (err)
-		return err;
-	err = dp_nl_events(&nl, uid, collect_cb, &c);
-	dp_nl_close(&nl);
-	return err;
-}
-
 static int read_file(const char *path, size_t max, char **buf, size_t *len)
 {
 	FILE *f = fopen(path, "re");
@@ -179,8 +154,7 @@ static int op_rtmr3_log(void *ctx, struct dp_log *log)
 	}
 	if (dp_log_load(DP_EVENTS_PATH, &own)) {
 		dp_log_free(&own);
-		memset(&own, 0, sizeof(own));
-		err = nl_log(NULL, &own);
+		err = dp_nl_read_log(NULL, &own);
 		if (err)
 			goto out;
 	}
@@ -196,14 +170,8 @@ out:
 
 static int op_pod_log(void *ctx, const uint8_t *uid, struct dp_log *log)
 {
-	int err;
-
 	(void)ctx;
-	memset(log, 0, sizeof(*log));
-	err = nl_log(uid, log);
-	if (err)
-		dp_log_free(log);
-	return err;
+	return dp_nl_read_log(uid, log);
 }
 
 static int op_pod_extend(void *ctx, const char *uid, const char *name,

@@ -247,6 +247,11 @@ int dp_nl_pods(struct dp_nl *nl, dp_nl_pod_cb cb, void *ctx);
 /* RTMR3's events (pod_uid NULL) or those of the Pod with this binary uid. */
 int dp_nl_events(struct dp_nl *nl, const uint8_t *pod_uid,
 		 dp_nl_event_cb cb, void *ctx);
+/*
+ * The same events collected into @log (zeroed first; freed on failure), over
+ * a netlink socket of its own.
+ */
+int dp_nl_read_log(const uint8_t *pod_uid, struct dp_log *log);
 /* Join the "events" group; dp_nl_monitor() does it if not done yet. */
 int dp_nl_subscribe(struct dp_nl *nl);
 /* Until the callback stops it (0), it fails, or a signal (-EINTR). */

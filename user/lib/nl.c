@@ -21,6 +21,7 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
+#include "bundle.h"
 #include "dstackpod.h"
 
 #ifndef SOL_NETLINK
@@ -632,5 +633,27 @@ int dp_nl_monitor(struct dp_nl *nl, dp_nl_notify_cb cb, void *ctx)
 	nl_cb_put(ncb);
 	if (!err && req.cb_err)
 		err = req.cb_err;
+	return err;
+}
+
+static int dp_nl_collect(const struct dp_nl_event *ev, void *arg)
+{
+	return dp_log_append(arg, ev->name, ev->digest, ev->payload,
+			     ev->payload_len);
+}
+
+int dp_nl_read_log(const uint8_t *pod_uid, struct dp_log *log)
+{
+	struct dp_nl nl;
+	int err;
+
+	memset(log, 0, sizeof(*log));
+	err = dp_nl_open(&nl);
+	if (err)
+		return err;
+	err = dp_nl_events(&nl, pod_uid, dp_nl_collect, log);
+	dp_nl_close(&nl);
+	if (err)
+		dp_log_free(log);
 	return err;
 }

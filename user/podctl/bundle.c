@@ -34,36 +34,6 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-struct nl_collect {
-	struct dp_log *log;
-};
-
-static int collect_cb(const struct dp_nl_event *ev, void *arg)
-{
-	struct nl_collect *c = arg;
-
-	return dp_log_append(c->log, ev->name, ev->digest, ev->payload,
-			     ev->payload_len);
-}
-
-/* RTMR3's log (pod_uid NULL) or a Pod's log over netlink. */
-static int nl_log(const uint8_t *pod_uid, struct dp_log *log)
-{
-	struct nl_collect c = { log };
-	struct dp_nl nl;
-	int err;
-
-	memset(log, 0, sizeof(*log));
-	err = dp_nl_open(&nl);
-	if (err)
-		return err;
-	err = dp_nl_events(&nl, pod_uid, collect_cb, &c);
-	dp_nl_close(&nl);
-	if (err)
-		dp_log_free(log);
-	return err;
-}
-
 static int write_bundle(const char *path, const char *json)
 {
 	size_t len = strlen(json);
@@ -183,7 +153,7 @@ int podctl_attest_bundle(int fd, int peer, const uint8_t *nonce, size_t nlen,
 		if (err)
 			goto out;
 	} else if (dp_log_load(DP_EVENTS_PATH, &own)) {
-		err = nl_log(NULL, &own);
+		err = dp_nl_read_log(NULL, &own);
 		if (err) {
 			err = dp_seterr(-err, "RTMR3 event log: neither %s nor netlink: %s",
 					DP_EVENTS_PATH, dp_errmsg());
@@ -197,7 +167,7 @@ int podctl_attest_bundle(int fd, int peer, const uint8_t *nonce, size_t nlen,
 	if (fd < 0)
 		err = dp_pod_log(&dev, &b.pod);
 	else
-		err = nl_log(b.claims.pod_uid, &b.pod);
+		err = dp_nl_read_log(b.claims.pod_uid, &b.pod);
 	if (err)
 		goto out;
 	json = dp_bundle_to_json(&b);
