@@ -35,7 +35,8 @@ if [ "${DSTACK_VM:-}" != 1 ]; then
 	rm -rf "$OUT"
 	mkdir -p "$OUT"
 	make -s all
-	[ "$C" = bookworm ] || ./scripts/cri-debs >/dev/null
+	# The CRI api.proto (both) and trixie's containerd.
+	./scripts/cri-debs >/dev/null
 	KDIR=${KDIR:-} ./selftests/vm/prepare >/dev/null
 	./selftests/vm/run --timeout $((B + 1200)) \
 		-- env BENCH_ROUNDS="$R" BENCH_CRI_N="$N" BENCH_CRI_BUDGET="$B" \
