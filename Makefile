@@ -30,9 +30,14 @@ B := build
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 
+# user/lib/<concern>/ (Documentation/design.rst).
+LIB_DIRS := common verify bundle node runtime
+LIB_IDIRS := $(LIB_DIRS:%=-Iuser/lib/%)
+LIB_HDRS := $(wildcard user/lib/*/*.h)
+
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Ikmod/include/uapi -Iuser/lib \
+	-Ikmod/include/uapi -Iuser/lib $(LIB_IDIRS) \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
 USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmod -ldl
 # The hook runs on every container start, and a dynamically linked one
@@ -51,7 +56,7 @@ HOOK_LDLIBS := $(USER_LDLIBS)
 endif
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRCS := $(wildcard user/lib/*.c)
+LIB_SRCS := $(wildcard user/lib/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(B)/san/%.o)
 LIB := $(B)/libdstackpod.a
@@ -88,11 +93,11 @@ modules:
 
 user: $(PROGS) $(LIB)
 
-$(B)/%.o: %.c $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+$(B)/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
-$(B)/san/%.o: %.c $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+$(B)/san/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(SAN) -c -o $@ $<
 
@@ -112,7 +117,7 @@ $(AGENT): $(AGENT_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
 
-$(B)/user/agent/%.o: user/agent/%.c $(wildcard user/agent/*.h) $(wildcard user/lib/*.h) kmod/include/uapi/linux/dstack_pod.h
+$(B)/user/agent/%.o: user/agent/%.c $(wildcard user/agent/*.h) $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
@@ -249,7 +254,7 @@ clean:
 # (Documentation/quotes.rst).  test_qgs runs it on the host.
 QGS_SIM := $(B)/bin/dstack-pod-qgs-sim
 user: $(QGS_SIM)
-$(QGS_SIM): $(wildcard user/qgs-sim/*.c) $(wildcard user/lib/*.h) $(LIB)
+$(QGS_SIM): $(wildcard user/qgs-sim/*.c) $(LIB_HDRS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(LIB) $(USER_LDLIBS)
 $(B)/tests/test_qgs: $(QGS_SIM)
