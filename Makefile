@@ -31,13 +31,11 @@ CC ?= cc
 PKG_CONFIG ?= pkg-config
 
 # user/lib/<concern>/ (Documentation/design.rst).
-LIB_DIRS := common verify bundle node runtime
-LIB_IDIRS := $(LIB_DIRS:%=-Iuser/lib/%)
 LIB_HDRS := $(wildcard user/lib/*/*.h)
 
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Ikmod/include/uapi -Iuser/lib $(LIB_IDIRS) \
+	-Ikmod/include/uapi -Iuser/lib \
 	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
 USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmod -ldl
 # The hook runs on every container start, and a dynamically linked one

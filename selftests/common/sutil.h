@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "tap.h"
 
 #define ST_PARAM_DIR	"/sys/module/dstack_pod/parameters"

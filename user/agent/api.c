@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 
 #include "api.h"
-#include "bundle.h"
+#include "bundle/bundle.h"
 
 void dpa_error(struct dpa_result *res, int status, const char *fmt, ...)
 {

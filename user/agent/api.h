@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "http.h"
 
 /* Reserved prefix of the Pod events EmitEvent measures. */

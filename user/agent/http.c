@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "http.h"
-#include "hex.h"
+#include "common/hex.h"
 
 static int is_tchar(int c)
 {

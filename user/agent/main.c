@@ -25,8 +25,8 @@
 #include <json-c/json.h>
 
 #include "api.h"
-#include "bundle.h"
-#include "qgs.h"
+#include "bundle/bundle.h"
+#include "node/qgs.h"
 
 #define MAX_SOCKETS		4
 #define DEF_MAX_CONNS		256

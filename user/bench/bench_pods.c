@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 
 #define CG		"/sys/fs/cgroup/bench"
 #define POD		CG "/pod0"

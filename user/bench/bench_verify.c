@@ -30,7 +30,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
-#include "verify.h"
+#include "verify/verify.h"
 
 static unsigned long n_verify;
 

@@ -19,8 +19,8 @@
 
 #include <json-c/json.h>
 
-#include "bundle.h"
-#include "imr_log.h"
+#include "bundle/bundle.h"
+#include "verify/imr_log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,8 +20,8 @@
 
 #include <json-c/json.h>
 
-#include "quote.h"
-#include "verify.h"
+#include "verify/quote.h"
+#include "verify/verify.h"
 #include "../tests/quote_forge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,8 +14,8 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
-#include "spec.h"
+#include "common/dpcommon.h"
+#include "runtime/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

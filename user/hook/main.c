@@ -43,8 +43,8 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 
-#include "dstackpod.h"
-#include "oci.h"
+#include "node/dstackpod.h"
+#include "runtime/oci.h"
 
 #define HOOK_DEFAULT_CONFIG	"/etc/dstack-pod/hook.conf"
 #define HOOK_CONFIG_MAX		(64 * 1024)

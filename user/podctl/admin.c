@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "podctl.h"
 
 static int usage_err(const char *use)

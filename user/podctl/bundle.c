@@ -18,10 +18,11 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "bundle.h"
+#include "bundle/bundle.h"
+#include "node/dstackpod.h"
 #include "podctl.h"
-#include "spec.h"
-#include "qgs.h"
+#include "runtime/spec.h"
+#include "node/qgs.h"
 
 #define VB_EXIT_INPUT	4
 #define VB_MAX_ROOT	(1u << 20)

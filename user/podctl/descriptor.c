@@ -15,8 +15,8 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
-#include "oci.h"
+#include "node/dstackpod.h"
+#include "runtime/oci.h"
 #include "podctl.h"
 
 static void descriptor_usage(FILE *f)

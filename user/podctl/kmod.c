@@ -14,7 +14,7 @@
 
 #include <libkmod.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "podctl.h"
 
 #define MOD_MAIN	"dstack_pod"

@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "podctl.h"
 
 /* EPERM in secure mode: say since when and by whom (netlink, if allowed). */

@@ -12,10 +12,10 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "dstackpod.h"
-#include "kube.h"
+#include "node/dstackpod.h"
+#include "runtime/kube.h"
 #include "podctl.h"
-#include "spec.h"
+#include "runtime/spec.h"
 
 #define SPEC_USAGE "spec-hash FILE [--canonical] [--json]   (FILE - reads stdin)\n" \
 	"       dstack-podctl spec-hash --apiserver NAMESPACE/NAME [--kubeconfig FILE]\n" \

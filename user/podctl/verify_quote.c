@@ -21,12 +21,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "dstackpod.h"
-#include "hex.h"
-#include "imr_log.h"
-#include "pccs.h"
+#include "node/dstackpod.h"
+#include "common/hex.h"
+#include "verify/imr_log.h"
+#include "verify/pccs.h"
 #include "podctl.h"
-#include "verify.h"
+#include "verify/verify.h"
 
 #define VQ_EXIT_INPUT	4
 #define VQ_MAX_FILE	(16u << 20)

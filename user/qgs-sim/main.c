@@ -43,9 +43,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "dstackpod.h"
-#include "qgs.h"
-#include "quote.h"
+#include "node/dstackpod.h"
+#include "node/qgs.h"
+#include "verify/quote.h"
 
 #define PROG "dstack-pod-qgs-sim"
 

@@ -21,9 +21,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "quote.h"
+#include "verify/quote.h"
 #include "testdata.h"
-#include "verify.h"
+#include "verify/verify.h"
 
 #define TD_QUOTE_V4	"dcap-qvl-tdx-quote-v4.bin"
 #define TD_COLLATERAL	"dcap-qvl-tdx-quote-v4.collateral.json"

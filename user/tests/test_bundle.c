@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 #include <openssl/sha.h>
 
-#include "bundle.h"
+#include "bundle/bundle.h"
 #include "tap.h"
 #include "quote_forge.h"
 

@@ -30,9 +30,9 @@
 #include <openssl/evp.h>
 
 #include "tap.h"
-#include "dstackpod.h"
-#include "kube.h"
-#include "spec.h"
+#include "node/dstackpod.h"
+#include "runtime/kube.h"
+#include "runtime/spec.h"
 
 #define POD_UID "2b1f6c1e-6a4a-4f57-9d1b-3f8e0c7a5d21"
 #define TIMEOUT_MS 30000L

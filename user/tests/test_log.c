@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "tap.h"
 #include "testdata.h"
 

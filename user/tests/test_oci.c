@@ -17,8 +17,8 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "dstackpod.h"
-#include "oci.h"
+#include "node/dstackpod.h"
+#include "runtime/oci.h"
 #include "tap.h"
 #include "testdata.h"
 #include "../podctl/descriptor.c"

@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
+#include "node/dstackpod.h"
 #include "tap.h"
 
 #define UID_A "0b6d4c52-6a51-4f3b-9d2e-2a8b0f0e4a11"

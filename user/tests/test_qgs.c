@@ -24,10 +24,10 @@
 #include <openssl/x509.h>
 
 #include "tap.h"
-#include "dstackpod.h"
-#include "qgs.h"
-#include "quote.h"
-#include "verify.h"
+#include "node/dstackpod.h"
+#include "node/qgs.h"
+#include "verify/quote.h"
+#include "verify/verify.h"
 
 #define SIM_BIN "build/bin/dstack-pod-qgs-sim"
 

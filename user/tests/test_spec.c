@@ -13,8 +13,8 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
-#include "spec.h"
+#include "node/dstackpod.h"
+#include "runtime/spec.h"
 #include "tap.h"
 #include "capture.h"
 #include "../podctl/spec.c"

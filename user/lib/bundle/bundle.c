@@ -12,43 +12,6 @@
 
 #include "bundle.h"
 
-int dp_log_append(struct dp_log *log, const char *name,
-		  const uint8_t digest[DSTACK_POD_DIGEST_LEN],
-		  const uint8_t *payload, size_t len)
-{
-	struct dp_event *ev;
-	size_t nlen = strlen(name);
-
-	if (!nlen || nlen > DSTACK_POD_EVENT_NAME_MAX)
-		return dp_seterr(EINVAL, "event name length %zu", nlen);
-	if (len > DSTACK_POD_EVENT_PAYLOAD_MAX)
-		return dp_seterr(EINVAL, "event payload of %zu bytes", len);
-	if (log->n >= DP_BUNDLE_MAX_EVENTS)
-		return dp_seterr(E2BIG, "more than %d events", DP_BUNDLE_MAX_EVENTS);
-	if (log->n == log->cap) {
-		size_t ncap = log->cap ? 2 * log->cap : 16;
-		struct dp_event *nev = realloc(log->ev, ncap * sizeof(*nev));
-
-		if (!nev)
-			return dp_seterr(ENOMEM, "event log");
-		log->ev = nev;
-		log->cap = ncap;
-	}
-	ev = &log->ev[log->n];
-	memset(ev, 0, sizeof(*ev));
-	ev->payload = malloc(len ? len : 1);
-	if (!ev->payload)
-		return dp_seterr(ENOMEM, "event payload");
-	memcpy(ev->payload, payload, len);
-	ev->payload_len = len;
-	ev->index = (uint32_t)log->n;
-	ev->type = DSTACK_POD_EVENT_TYPE;
-	memcpy(ev->digest, digest, DSTACK_POD_DIGEST_LEN);
-	memcpy(ev->name, name, nlen + 1);
-	log->n++;
-	return 0;
-}
-
 /* ---- writer ------------------------------------------------------------ */
 
 static int add_hexstr(json_object *o, const char *key, const uint8_t *p,

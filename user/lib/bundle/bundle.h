@@ -16,13 +16,13 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-#include "dstackpod.h"
-#include "verify.h"
+#include "common/dpcommon.h"
+#include "verify/verify.h"
 
 #define DP_BUNDLE_VERSION	1
 #define DP_BUNDLE_MAX_LEN	(8u << 20)	/* bytes of JSON */
 #define DP_BUNDLE_MAX_QUOTE	(64u * 1024)
-#define DP_BUNDLE_MAX_EVENTS	65536		/* per log */
+#define DP_BUNDLE_MAX_EVENTS	DP_LOG_MAX_EVENTS	/* per log */
 #define DP_POLICY_MAX_LEN	(1u << 20)
 #define DP_POLICY_MAX_ITEMS	256		/* per list */
 #define DP_BUNDLE_TOOL_MAX	64
@@ -40,11 +40,6 @@ struct dp_bundle {
 	struct dp_log rtmr3;		/* imr 3: dstack's + dstack-pod's events */
 	struct dp_log pod;		/* the Pod's log (container descriptors) */
 };
-
-/* Append an event (payload copied); the digest is taken as given. */
-int dp_log_append(struct dp_log *log, const char *name,
-		  const uint8_t digest[DSTACK_POD_DIGEST_LEN],
-		  const uint8_t *payload, size_t len);
 
 /*
  * Append the RTMR3 (imr 3) events of dstack's GetQuote reply to log: json

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "curl_dl.h"
-#include "dstackpod.h"
+#include "dpcommon.h"
 
 struct dp_curl dp_curl;
 static int curl_errno;			/* positive errno once loading failed */

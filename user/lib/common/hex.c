@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dstackpod.h"
+#include "dpcommon.h"
 
 void dp_hex(const uint8_t *p, size_t len, char *out)
 {

@@ -4,37 +4,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "dstackpod.h"
-
-static _Thread_local char dp_msg[512];
-
-const char *dp_errmsg(void)
-{
-	return dp_msg[0] ? dp_msg : "no error";
-}
-
-int dp_seterr(int err, const char *fmt, ...)
-{
-	char msg[sizeof(dp_msg)];
-	va_list ap;
-	size_t n;
-
-	/* Into a copy first: callers may pass dp_errmsg() as an argument. */
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	n = strlen(msg);
-	memcpy(dp_msg, msg, n + 1);
-	if (err && n < sizeof(dp_msg) - 3)
-		snprintf(dp_msg + n, sizeof(dp_msg) - n, ": %s", strerror(err));
-	return -err;
-}
 
 /* A hint for the errno values every call can produce. */
 static int dp_ioctl_err(struct dp_dev *dev, const char *what)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdstackpod: the one place dstack-pod userspace talks to the kernel, plus
- * the pure helpers (digests, event logs, TDREPORT fields) that tools and
- * verifiers share.
+ * libdstackpod-node: the one place dstack-pod userspace talks to the kernel
+ * (device ioctls, Pods, the generic netlink family) and the output helpers
+ * for what it reports.  The pure helpers that verifiers share too (digests,
+ * event logs, claims) are in common/dpcommon.h, included here.
  *
  * Calls return 0 (or a count) on success and a negative errno on failure;
  * dp_errmsg() then describes the failure for a person.
@@ -16,7 +17,7 @@
 
 #include <linux/dstack_pod.h>
 
-#include "hex.h"
+#include "common/dpcommon.h"
 
 struct nl_sock;
 
@@ -42,11 +43,6 @@ struct nl_sock;
 #define DP_TDREPORT_RTMR(i)		(512 + 208 + 48 * (i))
 #define DP_TD_ATTR_DEBUG		0x1ULL
 
-/* Thread-local description of the last failure. */
-const char *dp_errmsg(void);
-int dp_seterr(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 /* Device calls. */
 struct dp_dev {
 	int fd;
@@ -65,6 +61,9 @@ int dp_fuse(struct dp_dev *dev, const char *binder_cgroup,
 	    uint8_t digest[DSTACK_POD_DIGEST_LEN], uint32_t *index);
 int dp_verify_report(struct dp_dev *dev,
 		     const uint8_t reportmac[DSTACK_POD_REPORTMAC_LEN]);
+
+/* The caller's own Pod's event log. */
+int dp_pod_log(struct dp_dev *dev, struct dp_log *log);
 
 /* Pods (binder calls need CAP_SYS_ADMIN, and the binder cgroup once fused). */
 struct dp_pod_identity {
@@ -98,65 +97,8 @@ int dp_attest_peer(struct dp_dev *dev, int sockfd, const uint8_t *nonce,
 		   size_t nonce_len, struct dstack_pod_claims *claims,
 		   uint8_t tdreport[DSTACK_POD_TDREPORT_LEN]);
 
-/* Claims helpers. */
-int dp_claims_report_data(const struct dstack_pod_claims *c,
-			  uint8_t out[DSTACK_POD_REPORTDATA_LEN]);
-void dp_uuid_format(const uint8_t uid[DSTACK_POD_UID_LEN], char out[37]);
-
 /* sysfs: read one attribute of /sys/class/misc/dstack-pod, newline stripped. */
 int dp_sysfs_read(const char *attr, char *buf, size_t size);
-
-/* Hashing and replay (OpenSSL). */
-int dp_sha384(const void *data, size_t len, uint8_t out[48]);
-int dp_event_digest(const char *name, const void *payload, size_t len,
-		    uint8_t out[DSTACK_POD_DIGEST_LEN]);
-int dp_rtmr_extend(uint8_t mr[DSTACK_POD_DIGEST_LEN],
-		   const uint8_t digest[DSTACK_POD_DIGEST_LEN]);
-
-/* Event logs. */
-struct dp_event {
-	uint32_t index;
-	uint32_t type;
-	uint8_t digest[DSTACK_POD_DIGEST_LEN];
-	char name[DSTACK_POD_EVENT_NAME_MAX + 1];
-	uint8_t *payload;
-	size_t payload_len;
-};
-
-struct dp_log {
-	struct dp_event *ev;
-	size_t n;
-	size_t cap;
-};
-
-int dp_log_parse_line(const char *line, struct dp_event *ev);
-/* The caller's own Pod's event log. */
-int dp_pod_log(struct dp_dev *dev, struct dp_log *log);
-int dp_log_parse(FILE *f, struct dp_log *log);
-int dp_log_load(const char *path, struct dp_log *log);
-void dp_log_free(struct dp_log *log);
-/* Check each digest against its name and payload, then replay into mr. */
-int dp_log_replay(const struct dp_log *log, uint8_t mr[DSTACK_POD_DIGEST_LEN]);
-/* dstack's runtime_events.log form: {"event":NAME,"payload":BASE64} lines. */
-int dp_log_write_dstack(const struct dp_log *log, FILE *out);
-int dp_log_write_text(const struct dp_log *log, FILE *out);
-
-/* The dstack-pod.fuse event payload. */
-struct dp_fuse_info {
-	uint32_t version;
-	uint32_t event_count;
-	uint8_t events_digest[DSTACK_POD_DIGEST_LEN];
-	uint64_t binder_cgroup_id;
-	uint64_t last_generation;
-	uint32_t pod_count;
-	char binder_path[DSTACK_POD_CGROUP_PATH_MAX + 1];
-};
-
-int dp_fuse_payload_parse(const uint8_t *p, size_t len,
-			  struct dp_fuse_info *info);
-/* SHA-384 over the digests of the first count events. */
-int dp_log_events_digest(const struct dp_log *log, size_t count,
-			 uint8_t out[DSTACK_POD_DIGEST_LEN]);
 
 
 /*
@@ -259,21 +201,12 @@ int dp_nl_monitor(struct dp_nl *nl, dp_nl_notify_cb cb, void *ctx);
 const char *dp_notify_kind_name(uint32_t kind);
 
 /* Formatting and parsing helpers (fmt.c). */
-/* Canonical UUID (either case) to 16 bytes; 0 or -EINVAL. */
-int dp_uuid_parse(const char *s, uint8_t out[DSTACK_POD_UID_LEN]);
-const char *dp_spec_source_name(uint32_t src);
-/* "annotation"/"apiserver"/"unknown" to enum; 0 or -EINVAL. */
-int dp_spec_source_parse(const char *s, uint32_t *out);
 const char *dp_mode_name(uint32_t mode);
 /* JSON objects (caller puts them); schemas in Documentation/dstack-podctl.rst. */
-struct json_object;
 struct json_object *dp_json_status(const struct dp_status *st);
 struct json_object *dp_json_pod(const struct dp_nl_pod *p);
 struct json_object *dp_json_event(const struct dp_nl_event *ev);
 struct json_object *dp_json_notify(const struct dp_notify *n);
-struct json_object *dp_json_claims(const struct dstack_pod_claims *c);
-/* One line of JSON (no newline) into a FILE, then '\n'; 0 or -errno. */
-int dp_json_print(FILE *f, struct json_object *o);
 /* The `list` table: header and one row, no trailing newline. */
 void dp_fmt_pod_header(char *buf, size_t size);
 void dp_fmt_pod_row(const struct dp_nl_pod *p, char *buf, size_t size);

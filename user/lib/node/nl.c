@@ -21,7 +21,6 @@
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
 
-#include "bundle.h"
 #include "dstackpod.h"
 
 #ifndef SOL_NETLINK

@@ -295,21 +295,3 @@ int dp_pod_log(struct dp_dev *dev, struct dp_log *log)
 	free(buf);
 	return err;
 }
-
-int dp_claims_report_data(const struct dstack_pod_claims *c,
-			  uint8_t out[DSTACK_POD_REPORTDATA_LEN])
-{
-	unsigned int n = 0;
-
-	if (!EVP_Digest(c, sizeof(*c), out, &n, EVP_sha512(), NULL) || n != 64)
-		return dp_seterr(EIO, "SHA-512 failed");
-	return 0;
-}
-
-void dp_uuid_format(const uint8_t u[DSTACK_POD_UID_LEN], char out[37])
-{
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
-		 u[10], u[11], u[12], u[13], u[14], u[15]);
-}

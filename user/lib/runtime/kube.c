@@ -28,8 +28,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "curl_dl.h"
-#include "dstackpod.h"
+#include "common/curl_dl.h"
+#include "common/dpcommon.h"
 #include "kube.h"
 #include "spec.h"
 

@@ -18,7 +18,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "dstackpod.h"
+#include "common/dpcommon.h"
 #include "oci.h"
 
 /* ------------------------------------------------------------------ */

@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <yaml.h>
 
-#include "dstackpod.h"
+#include "common/dpcommon.h"
 #include "spec.h"
 
 /* ---- UTF-8 ------------------------------------------------------------ */

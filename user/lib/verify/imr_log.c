@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "dstackpod.h"
-#include "hex.h"
+#include "common/dpcommon.h"
+#include "common/hex.h"
 #include "imr_log.h"
 
 void dp_imr_log_free(struct dp_imr_log *log)

@@ -38,9 +38,9 @@
 
 #include <json-c/json.h>
 
-#include "curl_dl.h"
-#include "dstackpod.h"
-#include "hex.h"
+#include "common/curl_dl.h"
+#include "common/dpcommon.h"
+#include "common/hex.h"
 #include "pccs.h"
 
 #define PCCS_URL_MAX		1024

@@ -15,7 +15,7 @@
 #ifndef DSTACK_POD_QUOTE_H
 #define DSTACK_POD_QUOTE_H
 
-#include "hex.h"
+#include "common/hex.h"
 #include <stddef.h>
 #include <stdint.h>
 
