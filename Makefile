@@ -57,14 +57,30 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 LIB_SRCS := $(wildcard user/lib/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(B)/san/%.o)
+# All of user/lib in one archive, what the programs and tests link.
 LIB := $(B)/libdstackpod.a
 LIB_SAN := $(B)/san/libdstackpod.a
+# One archive per concern, user/lib/<concern>/ (Documentation/design.rst):
+# libdstackpod-common.a, -verify.a, -bundle.a, -node.a, -runtime.a.  A
+# concern uses only those below it: verify only common; bundle verify and
+# common; node and runtime common and verify (user/tests/test_libdeps.sh).
+LIB_DIRS := common verify bundle node runtime
+LIBS := $(LIB_DIRS:%=$(B)/libdstackpod-%.a)
+define lib_concern
+$(B)/libdstackpod-$(1).a: $$(patsubst %.c,$(B)/%.o,$$(wildcard user/lib/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach d,$(LIB_DIRS),$(eval $(call lib_concern,$(d))))
 
 PODCTL_SRCS := $(wildcard user/podctl/*.c)
 PODCTL := $(B)/bin/dstack-podctl
 
 UNIT_SRCS := $(wildcard user/tests/*.c)
 UNIT_BINS := $(UNIT_SRCS:user/tests/%.c=$(B)/tests/%)
+# Unit tests that are scripts: they check what `make user` built.
+UNIT_SCRIPTS := $(wildcard user/tests/test_*.sh)
 
 SELFTEST_SRCS := $(wildcard selftests/*.c)
 SELFTEST_COMMON := $(wildcard selftests/common/*.c)
@@ -89,7 +105,7 @@ modules:
 	@test -n "$(KDIR)" && { test -n "$(KRUN)" || test -d "$(KDIR)"; } || { echo "no kernel build dir for $(KREL): install linux-headers, set KDIR=, or fetch it (make kernels)" >&2; exit 1; }
 	$(KRUN) $(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-user: $(PROGS) $(LIB)
+user: $(PROGS) $(LIB) $(LIBS)
 
 $(B)/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
@@ -101,10 +117,12 @@ $(B)/san/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(LIB_SAN): $(LIB_SAN_OBJS)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
@@ -155,8 +173,8 @@ cri-debs: deps
 vm-prepare: deps
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 
-unit: $(UNIT_BINS)
-	@./scripts/run-tests unit $(UNIT_BINS)
+unit: $(UNIT_BINS) user
+	@./scripts/run-tests unit $(UNIT_BINS) $(UNIT_SCRIPTS)
 
 # The dstack SDK for the agent suite (npm registry, into build/npm-sdk).  A
 # failed install does not stop the other suites: the agent suite then fails.
@@ -171,7 +189,7 @@ check: deps
 	@KDIR=$(KDIR) ./selftests/vm/prepare
 	-@./scripts/npm-sdk
 	@./scripts/cri-debs
-	@./scripts/run-tests all $(UNIT_BINS)
+	@./scripts/run-tests all $(UNIT_BINS) $(UNIT_SCRIPTS)
 
 # The debug kernel (selftests/vm/debug.config) built from linux-source-6.1,
 # cached under build/debug-kernel/, and kmod/ built against it.
