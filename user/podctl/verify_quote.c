@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dstack-podctl verify-quote: offline DCAP verification of a TDX quote.
+ * dstack-podctl verify-quote: offline DCAP verification of a TDX quote
+ * (also dstack-pod-verify's verify-quote: no device, no netlink here).
  *
  * Exit codes (Documentation/verifier.rst):
  *   0 verified, 1 verification failed, 2 usage error,
@@ -21,7 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "node/dstackpod.h"
+#include "common/dpcommon.h"
 #include "common/hex.h"
 #include "verify/imr_log.h"
 #include "verify/pccs.h"
@@ -34,7 +35,7 @@
 static void vq_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: dstack-podctl verify-quote QUOTE [--collateral FILE] [--root FILE]\n"
+		"usage: %s verify-quote QUOTE [--collateral FILE] [--root FILE]\n"
 		"           [--now RFC3339] [--allow-debug] [--allow-sept-ve]\n"
 		"           [--allow-reserved-td-attributes] [--allow-service-td]\n"
 		"           [--allow-any-td-attributes] [--expect-mrtd HEX]\n"
@@ -42,7 +43,7 @@ static void vq_usage(FILE *f)
 		"           [--expect-mrowner HEX] [--expect-report-data HEX] [--json]\n"
 		"           [--pccs URL [--pccs-ca FILE] [--pccs-timeout MS]] [--offline]\n"
 		"           [--cache-dir DIR] [--no-cache] [--event-log FILE]\n"
-		"       dstack-podctl verify-quote --batch DIR|- [--jobs N] [same options]\n"
+		"       %s verify-quote --batch DIR|- [--jobs N] [same options]\n"
 		"QUOTE is a binary quote file, dstack's GetQuote reply (JSON), or '-'\n"
 		"for stdin.\n"
 		"--event-log replays dstack's event log (the GetQuote reply or its\n"
@@ -53,7 +54,8 @@ static void vq_usage(FILE *f)
 		"JSON verdict per line in input order.\n"
 		"--pccs fetches the collateral for the quote's FMSPC and PCK CA from a PCCS\n"
 		"or Intel's PCS (API v4) into a cache that --offline uses alone.\n"
-		"exit: 0 verified, 1 verification failed, 2 usage, 4 unreadable input\n");
+		"exit: 0 verified, 1 verification failed, 2 usage, 4 unreadable input\n",
+		program_invocation_short_name, program_invocation_short_name);
 }
 
 /* Read a whole file ('-': stdin); -1 with a reason in err. */

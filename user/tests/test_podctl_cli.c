@@ -13,6 +13,7 @@
 #include "../podctl/kmod.c"
 #include "../podctl/node.c"
 #include "../podctl/bundle.c"
+#include "../podctl/verify_bundle.c"
 #include "capture.h"
 
 
