@@ -93,7 +93,18 @@ HOOK := $(B)/bin/dstack-pod-hook
 AGENT_SRCS := $(wildcard user/agent/*.c)
 AGENT := $(B)/bin/dstack-pod-agent
 
-PROGS := $(PODCTL) $(HOOK) $(AGENT)
+# dstack-pod-verify: dstack-podctl's offline verifier commands alone, the
+# same objects (verify_quote.o, verify_bundle.o) on libdstackpod-verify,
+# -bundle and -common: libcrypto and json-c, no libnl, libkmod or libyaml
+# (user/tests/test_verify_cmd.sh checks it).
+VERIFY_SRCS := $(wildcard user/pod-verify/*.c)
+VERIFY_CMD := $(B)/bin/dstack-pod-verify
+VERIFY_OBJS := $(VERIFY_SRCS:%.c=$(B)/%.o) $(B)/user/podctl/verify_quote.o \
+	$(B)/user/podctl/verify_bundle.o $(B)/user/podctl/dispatch.o
+VERIFY_LIBS := $(B)/libdstackpod-bundle.a $(B)/libdstackpod-verify.a \
+	$(B)/libdstackpod-common.a
+
+PROGS := $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 
 .PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install
 .PHONY: check-debug debug-kernel npm-sdk
@@ -128,6 +139,14 @@ $(LIB_SAN): $(LIB_SAN_OBJS)
 $(PODCTL): $(PODCTL_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -o $@ $^ $(USER_LDLIBS)
+
+$(VERIFY_CMD): $(VERIFY_OBJS) $(VERIFY_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $^ -Wl,--as-needed -lcrypto -ljson-c -ldl
+
+$(B)/user/pod-verify/%.o: user/pod-verify/%.c user/podctl/podctl.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
 $(AGENT): $(AGENT_SRCS:%.c=$(B)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
@@ -250,8 +269,9 @@ dkms-check:
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
 PREFIX ?= /usr
-install: $(PODCTL) $(HOOK) $(AGENT)
+install: $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 	install -D -m 0755 $(PODCTL) $(DESTDIR)$(PREFIX)/sbin/dstack-podctl
+	install -D -m 0755 $(VERIFY_CMD) $(DESTDIR)$(PREFIX)/bin/dstack-pod-verify
 	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/libexec/dstack-pod/dstack-pod-hook
 	install -D -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/dstack-pod-agent
 	install -D -m 0644 deploy/systemd/dstack-pod-agent.service $(DESTDIR)/lib/systemd/system/dstack-pod-agent.service
