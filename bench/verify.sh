@@ -37,11 +37,13 @@ PIN=""
 command -v taskset >/dev/null 2>&1 && PIN="taskset -c 0"
 
 mkdir -p "$OUT"
-make -s build/libdstackpod.a
+# The verifier alone: its library and the common one (user/lib/verify,
+# user/lib/common), no node code.
+make -s build/libdstackpod-verify.a build/libdstackpod-common.a
 ${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wformat=2 \
 	-Wshadow -Wstrict-prototypes -Wmissing-prototypes -Iuser/lib \
-	-o "$OUT/bench_verify" user/bench/bench_verify.c build/libdstackpod.a \
-	-lcrypto -ljson-c -ldl
+	-o "$OUT/bench_verify" user/bench/bench_verify.c \
+	build/libdstackpod-verify.a build/libdstackpod-common.a -lcrypto -ljson-c -ldl
 
 # The quote inside dstack's GetQuote JSON, as a binary file.
 python3 - "$TESTDATA/dstack-getquote-with-eventlog.json" "$OUT/dstack-getquote.bin" <<'PY'
