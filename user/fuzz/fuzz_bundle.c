@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer harness for the attestation bundle and policy parsers
- * (user/lib/bundle.c, user/lib/bundle_verify.c).  Built and run by
+ * (user/lib/bundle/bundle.c, user/lib/bundle/bundle_verify.c).  Built and run by
  * scripts/fuzz.  The first byte of an input selects what it is:
  *
  *   'P' + text   a policy: parsed; when accepted, a fixed bundle is
  *                verified against it;
  *   'D' + text   dstack's GetQuote reply: its RTMR3 events imported, and
  *                the whole log (every IMR) parsed and replayed as
- *                verify-quote --event-log does (user/lib/imr_log.c);
+ *                verify-quote --event-log does (user/lib/verify/imr_log.c);
  *   otherwise    a bundle: parsed; when accepted it must serialise and
  *                parse again to the same bytes, and is verified against a
  *                fixed policy (the quote with the compiled-in root).

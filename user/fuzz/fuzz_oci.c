@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer harness for what dstack-pod-hook parses (user/lib/oci.c).
+ * libFuzzer harness for what dstack-pod-hook parses (user/lib/runtime/oci.c).
  * Built and run by scripts/fuzz.  The first byte of an input selects:
  *
  *   'C' + text   an OCI config.json: parsed; when accepted, its descriptor

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer harness for the manifest reader and pod_spec_hash
- * (user/lib/spec.c, Documentation/pod-spec-hash.rst).  An input is a
+ * (user/lib/runtime/spec.c, Documentation/pod-spec-hash.rst).  An input is a
  * manifest (YAML or JSON).  When it parses and has a pod spec, the
  * canonical text must be valid JSON, and normalising it again (wrapped as
  * a Pod) must give the same text: the normalisation is idempotent.

@@ -2,7 +2,7 @@
 /*
  * dstack-pod-qgs-sim: a simulated Intel QGS.  DEVELOPMENT AND TESTING ONLY.
  *
- * It speaks Intel's QGS message protocol (user/lib/qgs.h) on a unix socket
+ * It speaks Intel's QGS message protocol (user/lib/node/qgs.h) on a unix socket
  * and/or vsock, checks each TDREPORT's MAC through /dev/dstack-pod
  * (VERIFYREPORT) and the TDINFO/TEE_TCB_INFO hashes the MAC covers, and
  * signs a DCAP quote v4 laid out as Intel's TD quoting enclave lays it out.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests for the attestation bundle (user/lib/bundle.c) and its
- * verifier (user/lib/bundle_verify.c): writer/parser round trip, rejection
+ * Host unit tests for the attestation bundle (user/lib/bundle/bundle.c) and its
+ * verifier (user/lib/bundle/bundle_verify.c): writer/parser round trip, rejection
  * of malformed bundles and policies, and dp_bundle_verify() against
  * synthetic bundles whose quotes are forged under a throw-away PKI.
  */

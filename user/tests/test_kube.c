@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Kubernetes API client tests (user/lib/kube.c): kubeconfig loading and
+ * Kubernetes API client tests (user/lib/runtime/kube.c): kubeconfig loading and
  * its refusals, then dp_kube_get_pod() against `openssl s_server` playing
  * the API server with client-certificate authentication, over certificates
  * generated at run time (a CA, a server certificate for IP 127.0.0.1, a

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host unit tests for user/lib/oci.c: OCI state and config parsing, Pod
+ * Host unit tests for user/lib/runtime/oci.c: OCI state and config parsing, Pod
  * classification from containerd's and CRI-O's annotations, the canonical
  * container descriptor (Documentation/container-descriptor.rst) and its
  * event, the kubelet Pod cgroup layouts, and `dstack-podctl descriptor`.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * pod_spec_hash (user/lib/spec.c, Documentation/pod-spec-hash.rst): the
+ * pod_spec_hash (user/lib/runtime/spec.c, Documentation/pod-spec-hash.rst): the
  * YAML reader, the covered subset and its normalisation, the canonical
  * form against a known answer, and `dstack-podctl spec-hash`.  The
  * manifests in user/tests/data/spec/ are written by hand; tests run from

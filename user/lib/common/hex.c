@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: hex encoding.
+ * libdstackpod-common: hex encoding.
  */
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdstackpod: hex encoding, shared by the device tools and the verifier.
+ * libdstackpod-common: hex encoding, shared by the device tools and the verifier.
  */
 #ifndef LIBDSTACKPOD_HEX_H
 #define LIBDSTACKPOD_HEX_H

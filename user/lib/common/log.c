@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: event digests, RTMR replay, event-log parsing and output.
+ * libdstackpod-common: event digests, RTMR replay, event-log parsing and output.
  * Formats: Documentation/event-log.rst.
  */
 #include <ctype.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: device calls on /dev/dstack-pod.
+ * libdstackpod-node: device calls on /dev/dstack-pod.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: client of the "dstack_pod" generic netlink family
+ * libdstackpod-node: client of the "dstack_pod" generic netlink family
  * (libnl-3 / libnl-genl-3).  Dumps are streamed: every Pod or event is
  * handed to the caller's callback while its message is still in the receive
  * buffer and nothing is accumulated, so memory stays flat whatever the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: Pod bindings, per-Pod measurement and attestation.
+ * libdstackpod-node: Pod bindings, per-Pod measurement and attestation.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: Intel's QGS message protocol and a client for it over
+ * libdstackpod-node: Intel's QGS message protocol and a client for it over
  * vsock or a unix socket.  Protocol: qgs.h and Documentation/quotes.rst.
  */
 #include <ctype.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: one Pod from the Kubernetes API server with a kubeconfig's
+ * libdstackpod-runtime: one Pod from the Kubernetes API server with a kubeconfig's
  * credentials (kube.h, Documentation/kube-client.rst).
  *
  * The kubeconfig is read with dp_yaml_parse() (YAML or JSON).  libcurl is

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: OCI runtime state and config as the dstack-pod hook sees
+ * libdstackpod-runtime: OCI runtime state and config as the dstack-pod hook sees
  * them, Pod classification from the CRI runtimes' annotations, the
  * canonical container descriptor (Documentation/container-descriptor.rst)
  * and the kubelet Pod cgroup layouts.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: the YAML/JSON manifest reader and pod_spec_hash.
+ * libdstackpod-runtime: the YAML/JSON manifest reader and pod_spec_hash.
  * Definition: Documentation/pod-spec-hash.rst.
  */
 #include <errno.h>

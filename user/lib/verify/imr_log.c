@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libdstackpod: dstack's GetQuote event log, every IMR (imr_log.h).
+ * libdstackpod-verify: dstack's GetQuote event log, every IMR (imr_log.h).
  */
 #include <errno.h>
 #include <stdint.h>

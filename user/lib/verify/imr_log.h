@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * libdstackpod: dstack's whole event log, every IMR, as its guest agent
+ * libdstackpod-verify: dstack's whole event log, every IMR, as its guest agent
  * returns it from GetQuote: an array of {imr, event_type, digest, event,
  * event_payload}, either as such or as the JSON string in the reply's
  * "event_log".  Parsed strictly and replayed against a quote's RTMRs
