@@ -43,33 +43,56 @@ static int in_list(const char *s, const char *const *l)
 	return 0;
 }
 
-/* A plain scalar that YAML would read as a number (int, float, inf, nan). */
+static const char *skip_digits(const char *p, const char *set, int *n)
+{
+	for (; *p && strchr(set, *p); p++)
+		if (*p != '_' && *p != ':')
+			(*n)++;
+	return p;
+}
+
+/*
+ * A plain scalar that a YAML 1.1 or 1.2 reader takes for a number: an
+ * integer (decimal, 0x, 0o, 0b, sexagesimal) or a float (1.5, .5, 1e3,
+ * .inf, .nan).  A string field refuses it: the reader might not keep it.
+ */
 static int looks_numeric(const char *s)
 {
+	static const char *const special[] = { ".inf", ".Inf", ".INF",
+		".nan", ".NaN", ".NAN", NULL };
 	const char *p = s;
-	int digits = 0;
+	int n = 0, frac = 0;
 
 	if (*p == '+' || *p == '-')
 		p++;
-	if (!strcmp(p, ".inf") || !strcmp(p, ".Inf") || !strcmp(p, ".INF") ||
-	    !strcmp(s, ".nan") || !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
+	if (in_list(p, special))
 		return 1;
-	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b'))
-		return p[2] != '\0';
-	for (; *p; p++) {
-		if (*p >= '0' && *p <= '9')
-			digits++;
-		else if (!strchr("._:eE+-", *p))
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b')) {
+		p = skip_digits(p + 2, p[1] == 'x' ? "0123456789abcdefABCDEF_" :
+				p[1] == 'o' ? "01234567_" : "01_", &n);
+		return n && !*p;
+	}
+	p = skip_digits(p, "0123456789_:", &n);
+	if (*p == '.')
+		p = skip_digits(p + 1, "0123456789_", &frac);
+	if (n + frac && (*p == 'e' || *p == 'E')) {
+		int e = 0;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		p = skip_digits(p, "0123456789", &e);
+		if (!e)
 			return 0;
 	}
-	return digits > 0;
+	return n + frac > 0 && !*p;
 }
 
 enum mf_kind { MF_STR, MF_INT, MF_BOOL, MF_NULL, MF_MAP, MF_SEQ };
 
 static const char *kind_name(enum mf_kind k)
 {
-	static const char *const n[] = { "a string", "an integer", "a boolean",
+	static const char *const n[] = { "a string", "a number", "a boolean",
 					 "null", "a mapping", "a sequence" };
 	return n[k];
 }
@@ -186,7 +209,7 @@ static int check_path(const char *s, size_t line, const char *what)
 		p++;			/* the '/' */
 		e = strchrnul(p, '/');
 		n = (size_t)(e - p);
-		if ((!n && *e) || (n == 1 && p[0] == '.') ||
+		if (!n || (n == 1 && p[0] == '.') ||
 		    (n == 2 && p[0] == '.' && p[1] == '.'))
 			return dp_seterr(EINVAL, MF ": line %zu: %s \"%.200s\" is not normalised (empty, . or .. component)",
 					 line, what, s);
@@ -353,11 +376,11 @@ static int parse_doc(yaml_document_t *d, struct podctl_manifest *m)
 	err = scalar_str(v, "binder_cgroup",
 			 DSTACK_POD_CGROUP_PATH_MAX - sizeof(PODCTL_CGROUP_ROOT),
 			 &s, &len);
-	if (!err)
-		err = check_path(s, node_line(v), "binder_cgroup");
-	if (!err && len == 1)
+	if (!err && !strcmp(s, "/"))
 		err = dp_seterr(EINVAL, MF ": line %zu: binder_cgroup is the cgroup root, which holds every Pod",
 				node_line(v));
+	if (!err)
+		err = check_path(s, node_line(v), "binder_cgroup");
 	if (!err && !strncmp(s, PODCTL_CGROUP_ROOT "/",
 			     sizeof(PODCTL_CGROUP_ROOT)))
 		err = dp_seterr(EINVAL, MF ": line %zu: binder_cgroup is relative to the cgroup root: \"%s\", not \"%.200s\"",
@@ -598,9 +621,11 @@ int podctl_manifest_read_payloads(struct podctl_manifest *m)
 			continue;
 		err = e->source == PODCTL_MF_FILE ? load_file(e) :
 		      load_cmdline(e, m->cmdline_path);
-		if (err)
-			return dp_seterr(0, "event %s (line %zu): %s", e->name,
-					 e->line, dp_errmsg());
+		if (err) {
+			dp_seterr(0, "event %s (line %zu): %s", e->name,
+				  e->line, dp_errmsg());
+			return err;
+		}
 		e->loaded = 1;
 	}
 	return 0;
