@@ -723,7 +723,9 @@ int cmd_policy(int argc, char **argv)
 	if (!err)
 		err = podctl_manifest_policy(&m, stdout);
 	podctl_manifest_free(&m);
-	return err ? mf_fail("policy", err) : PODCTL_EXIT_OK;
+	if (err)	/* a file of the manifest, not the module: exit 1 */
+		fprintf(stderr, "dstack-podctl policy: %s\n", dp_errmsg());
+	return err ? PODCTL_EXIT_FAIL : PODCTL_EXIT_OK;
 }
 
 int cmd_setup(int argc, char **argv)

@@ -643,6 +643,9 @@ static void test_cli(void)
 
 	snprintf(text, sizeof(text), HEAD "events: [{name: a, value: b}, {name: c, file: %s/missing}]\n", dir);
 	write_file(yaml_path, text, strlen(text));
+	rc = capture_call(cmd_policy, "policy", "--from-manifest", yaml_path, NULL);
+	tap_ok(rc == PODCTL_EXIT_FAIL && strstr(captured, "event c (line 3)") &&
+	       !strstr(captured, "{"), "policy: a missing file is exit 1, no policy printed");
 	rc = capture_call(cmd_setup, "setup", "--manifest", yaml_path, NULL);
 	tap_ok(rc == PODCTL_EXIT_FAIL && strstr(captured, "event c (line 3)") &&
 	       strstr(captured, "nothing measured") && !strstr(captured, "/dev/dstack-pod"),
