@@ -275,6 +275,13 @@ install: $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 	install -D -m 0755 $(HOOK) $(DESTDIR)$(PREFIX)/libexec/dstack-pod/dstack-pod-hook
 	install -D -m 0755 $(AGENT) $(DESTDIR)$(PREFIX)/sbin/dstack-pod-agent
 	install -D -m 0644 deploy/systemd/dstack-pod-agent.service $(DESTDIR)/lib/systemd/system/dstack-pod-agent.service
+	install -D -m 0644 -t $(DESTDIR)/lib/systemd/system deploy/systemd/dstack-pod-setup.service deploy/systemd/dstack-pod-fuse.service
+	install -D -m 0644 deploy/systemd/kubelet.service.d/dstack-pod.conf $(DESTDIR)/lib/systemd/system/kubelet.service.d/dstack-pod.conf
+	install -D -m 0644 deploy/systemd/dstack-pod-setup.service.d/containerd-base-spec.conf $(DESTDIR)$(PREFIX)/share/dstack-pod/systemd/dstack-pod-setup.service.d/containerd-base-spec.conf
+	install -D -m 0644 deploy/udev/60-dstack-pod.rules $(DESTDIR)/lib/udev/rules.d/60-dstack-pod.rules
+	install -D -m 0644 deploy/sysusers.d/dstack-pod.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/dstack-pod.conf
+	install -D -m 0644 deploy/modules-load.d/dstack-pod.conf $(DESTDIR)$(PREFIX)/share/dstack-pod/modules-load.d/dstack-pod.conf
+	install -D -m 0644 deploy/setup.yaml $(DESTDIR)/etc/dstack-pod/setup.yaml.example
 	install -D -m 0755 deploy/containerd/make-base-spec.sh $(DESTDIR)$(PREFIX)/libexec/dstack-pod/make-base-spec.sh
 	install -D -m 0644 deploy/hook.conf $(DESTDIR)/etc/dstack-pod/hook.conf.example
 	install -D -m 0644 deploy/containerd/hook-dstack-pod.conf $(DESTDIR)/etc/dstack-pod/hook-dstack-pod.conf.example

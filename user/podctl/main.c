@@ -3,7 +3,14 @@
  * dstack-podctl: admin and verifier tool for dstack-pod.
  * Manual: Documentation/dstack-podctl.rst.
  */
+#include "manifest.h"
 #include "podctl.h"
+
+/* fuse, or with --manifest the manifest's binder (manifest.c). */
+static int cmd_fuse_any(int argc, char **argv)
+{
+	return podctl_fuse_manifest(argc, argv, cmd_fuse);
+}
 
 static const struct podctl_cmd cmds[] = {
 	{ "status", cmd_status, "status [--json]" },
@@ -12,7 +19,10 @@ static const struct podctl_cmd cmds[] = {
 	{ "log", cmd_log, "log [--pod UID|self] [--format text|dstack|json|raw]" },
 	{ "monitor", cmd_monitor, "monitor [--json] [--count N]" },
 	{ "report", cmd_report, "report [--report-data HEX] [--out FILE | --hex]" },
-	{ "fuse", cmd_fuse, "fuse [--binder-cgroup PATH] [--force]" },
+	{ "fuse", cmd_fuse_any,
+	  "fuse [--binder-cgroup PATH | --manifest FILE] [--force]" },
+	{ "setup", cmd_setup, "setup --manifest FILE" },
+	{ "policy", cmd_policy, "policy --from-manifest FILE" },
 	{ "bind", cmd_bind,
 	  "bind --cgroup PATH --uid UID --workload W [--namespace NS --name N] [--spec-hash HEX] [--spec-source annotation|apiserver]" },
 	{ "unbind", cmd_unbind, "unbind (--cgroup PATH | --uid UID)" },

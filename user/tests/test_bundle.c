@@ -327,6 +327,21 @@ static void test_verify(struct dp_bundle *b, struct forge *f,
 
 	expect_check(b, policy_json(UID_A, ""), f, "", "synthetic bundle verifies");
 	expect_check(b, policy_json(UID_B, ""), f, "policy.pod_uid", "Pod A as Pod B");
+	/* platform_events_exact: init, exactly the listed events, the fuse */
+	expect_check(b, policy_json(UID_A, ", \"platform_events_exact\": true"),
+		     f, "", "platform_events_exact, the one event listed");
+	expect_check(b, "{\"version\": 1, \"nonce\": \"0102030405060708\","
+		     " \"platform_events_exact\": true}", f,
+		     "policy.platform_events", "platform_events_exact, no event listed");
+	expect_check(b, "{\"version\": 1, \"nonce\": \"0102030405060708\","
+		     " \"platform_events_exact\": true, \"required_platform_events\":"
+		     " [{\"name\": \"platform.kubelet\", \"payload_hex\": \"76312e33312e33\"}]}",
+		     f, "policy.platform_events", "platform_events_exact, another payload");
+	expect_check(b, "{\"version\": 1, \"nonce\": \"0102030405060708\","
+		     " \"platform_events_exact\": true, \"required_platform_events\":"
+		     " [{\"name\": \"platform.kubelet\", \"payload_hex\": \"76312e33312e32\"},"
+		     " {\"name\": \"platform.x\", \"payload_hex\": \"\"}]}",
+		     f, "policy.platform_events", "platform_events_exact, one event more than the log");
 	snprintf(pol, sizeof(pol), "%s", policy_json(UID_A, ""));
 	memcpy(strstr(pol, "0102030405060708"), "0102030405060709", 16);
 	expect_check(b, pol, f, "nonce", "another nonce");

@@ -83,6 +83,12 @@ struct dp_policy {
 	uint8_t rtmr[3][48];
 	size_t nplatform;
 	struct dp_policy_event *platform;	/* required_platform_events */
+	/*
+	 * platform_events_exact: the events between dstack-pod.init and the
+	 * fuse are exactly these, in this order (a node set up from a
+	 * manifest, Documentation/setup-manifest.rst).
+	 */
+	int platform_exact;
 	char *binder_cgroup;
 	char *pod_uid;
 	int has_spec_hash;

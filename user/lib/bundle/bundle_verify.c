@@ -192,7 +192,8 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 {
 	static const char *const keys[] = { "version", "allow_debug", "nonce",
 		"mrtd", "rtmr0", "rtmr1", "rtmr2", "require_bound_after_fuse",
-		"required_platform_events", "binder_cgroup", "pod_uid",
+		"required_platform_events", "platform_events_exact",
+		"binder_cgroup", "pod_uid",
 		"pod_spec_hash", "pod_spec_source", "workload_id",
 		"pod_namespace", "pod_name", "containers", NULL };
 	static const char *const ckeys[] = { "allowed_images",
@@ -265,6 +266,9 @@ int dp_policy_parse(const char *json, size_t len, struct dp_policy *p)
 		    "policy");
 	if (!err)
 		err = pol_events(v, p);
+	v = pol_get(o, "platform_events_exact", json_type_boolean, &err,
+		    "policy");
+	p->platform_exact = v && json_object_get_boolean(v);
 	v = pol_get(o, "binder_cgroup", json_type_string, &err, "policy");
 	if (!err)
 		err = pol_str(v, "binder_cgroup", DSTACK_POD_CGROUP_PATH_MAX,
@@ -539,6 +543,22 @@ static void check_policy_pod(const struct dp_bundle *b,
 	}
 }
 
+/* An RTMR3 event has the name and the payload of a policy event. */
+static int platform_match(const struct dp_event *ev,
+			  const struct dp_policy_event *pe)
+{
+	uint8_t sh[32];
+
+	if (strcmp(ev->name, pe->name))
+		return 0;
+	if (pe->has_sha256) {
+		SHA256(ev->payload, ev->payload_len, sh);
+		return !memcmp(sh, pe->sha256, 32);
+	}
+	return ev->payload_len == pe->payload_len &&
+	       !memcmp(ev->payload, pe->payload, pe->payload_len);
+}
+
 int dp_bundle_verify(const struct dp_bundle *b, const struct dp_policy *p,
 		     const struct dp_bundle_verify_opts *o,
 		     struct dp_bundle_verdict *v)
@@ -710,7 +730,37 @@ int dp_bundle_verify(const struct dp_bundle *b, const struct dp_policy *p,
 			    body && !memcmp(body->rtmr[i], p->rtmr[i], 48) ?
 			    "as expected" : "differs from the policy");
 	before = fuse_ok ? fidx : b->rtmr3.n;
-	if (p->nplatform) {
+	if (p->platform_exact) {
+		/* init, then exactly the listed events, then the fuse */
+		size_t first = fuse_ok ? fidx - fi.event_count + 1 : 0;
+
+		if (!fuse_ok)
+			add(v, "policy.platform_events", 0, "no valid fuse event");
+		else if (fidx - first != p->nplatform)
+			add(v, "policy.platform_events", 0,
+			    "%zu events between dstack-pod.init and the fuse, the policy lists exactly %zu",
+			    fidx - first, p->nplatform);
+		else {
+			for (i = 0; i < p->nplatform; i++)
+				if (!platform_match(&b->rtmr3.ev[first + i],
+						    &p->platform[i]))
+					break;
+			if (i < p->nplatform &&
+			    strcmp(b->rtmr3.ev[first + i].name, p->platform[i].name))
+				add(v, "policy.platform_events", 0,
+				    "RTMR3 event #%zu is \"%s\", the policy's event %zu is \"%s\"",
+				    first + i, b->rtmr3.ev[first + i].name, i + 1,
+				    p->platform[i].name);
+			else if (i < p->nplatform)
+				add(v, "policy.platform_events", 0,
+				    "RTMR3 event #%zu \"%s\" does not have the policy's payload",
+				    first + i, p->platform[i].name);
+			else
+				add(v, "policy.platform_events", 1,
+				    "exactly the %zu events, in order",
+				    p->nplatform);
+		}
+	} else if (p->nplatform) {
 		int ok = 1;
 
 		for (i = 0; i < p->nplatform && ok; i++) {
@@ -718,21 +768,8 @@ int dp_bundle_verify(const struct dp_bundle *b, const struct dp_policy *p,
 			size_t j;
 			int found = 0;
 
-			for (j = 0; j < before && !found; j++) {
-				const struct dp_event *ev = &b->rtmr3.ev[j];
-				uint8_t sh[32];
-
-				if (strcmp(ev->name, pe->name))
-					continue;
-				if (pe->has_sha256) {
-					SHA256(ev->payload, ev->payload_len, sh);
-					found = !memcmp(sh, pe->sha256, 32);
-				} else {
-					found = ev->payload_len == pe->payload_len &&
-						!memcmp(ev->payload, pe->payload,
-							pe->payload_len);
-				}
-			}
+			for (j = 0; j < before && !found; j++)
+				found = platform_match(&b->rtmr3.ev[j], pe);
 			if (!found) {
 				add(v, "policy.platform_events", 0,
 				    "no event \"%s\" with the expected payload before the fuse",
