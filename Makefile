@@ -28,6 +28,11 @@ endif
 
 B := build
 CC ?= cc
+# The one version of dstack-pod: the programs (--version), the pkg-config
+# files, the module (kmod/Kbuild reads it too), dkms.conf (#MODULE_VERSION#,
+# filled in by dh_dkms and scripts/dkms-check); debian/changelog must agree
+# (debian/rules refuses to build otherwise).
+VERSION := $(shell cat VERSION)
 PKG_CONFIG ?= pkg-config
 
 # user/lib/<concern>/ (Documentation/design.rst).
@@ -35,8 +40,8 @@ LIB_HDRS := $(wildcard user/lib/*/*.h)
 
 USER_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Ikmod/include/uapi -Iuser/lib \
-	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CFLAGS)
+	-Ikmod/include/uapi -Iuser/lib -DDSTACK_POD_VERSION='"$(VERSION)"' \
+	$(shell $(PKG_CONFIG) --cflags libnl-genl-3.0) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
 USER_LDLIBS := -Wl,--as-needed -lcrypto -ljson-c -lyaml -lnl-genl-3 -lnl-3 -lkmod -ldl
 # The hook runs on every container start, and a dynamically linked one
 # spends more time in the loader than in its own work (bench/hook.sh;

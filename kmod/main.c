@@ -608,4 +608,4 @@ module_exit(dp_exit);
 MODULE_DESCRIPTION("dstack-pod: per-Pod TDX attestation with a privilege fuse");
 MODULE_AUTHOR("dstack-pod developers");
 MODULE_LICENSE("GPL");
-MODULE_VERSION("0.1.0");
+MODULE_VERSION(DSTACK_POD_VERSION);

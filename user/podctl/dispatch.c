@@ -13,7 +13,7 @@ static void usage(FILE *f, const char *prog, const struct podctl_cmd *cmds,
 {
 	size_t i;
 
-	fprintf(f, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prog);
+	fprintf(f, "usage: %s COMMAND [ARGS] | --help | --version\n\ncommands:\n", prog);
 	for (i = 0; i < n; i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 	fprintf(f, "\nexit codes: %s\n", exits);
@@ -27,6 +27,10 @@ int podctl_dispatch(const char *prog, const struct podctl_cmd *cmds, size_t n,
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		usage(argc < 2 ? stderr : stdout, prog, cmds, n, exits);
 		return argc < 2 ? PODCTL_EXIT_USAGE : PODCTL_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("%s %s\n", prog, DSTACK_POD_VERSION);
+		return PODCTL_EXIT_OK;
 	}
 	for (i = 0; i < n; i++)
 		if (!strcmp(argv[1], cmds[i].name))
