@@ -13,6 +13,7 @@
 #   make fuzz-kernel  kfuzz, the kernel-surface fuzzer, in the test VM
 #   make deps       install the Debian packages the above need (root)
 #   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
+#   make install-dev  static libraries, headers, pkg-config files
 
 KREL ?= $(shell uname -r)
 # A kernel of the matrix fetched by scripts/kernels (make kernels) has its
@@ -111,7 +112,7 @@ VERIFY_LIBS := $(B)/libdstackpod-bundle.a $(B)/libdstackpod-verify.a \
 
 PROGS := $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 
-.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install
+.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install install-dev
 .PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
@@ -293,6 +294,25 @@ install: $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 	install -D -m 0644 deploy/containerd/config.toml $(DESTDIR)$(PREFIX)/share/dstack-pod/containerd/config.toml
 	install -D -m 0644 deploy/cdi/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/cdi/dstack-pod.json
 	install -D -m 0644 deploy/crio/dstack-pod.json $(DESTDIR)$(PREFIX)/share/dstack-pod/crio/dstack-pod.json
+
+# The libraries for other programs: the per-concern archives, their public
+# headers under $(PREFIX)/include/dstack-pod/<concern>/ (with the uapi
+# header as linux/dstack_pod.h; *_int.h stay private) and one pkg-config
+# file each (deploy/pkgconfig/*.pc.in), e.g.
+#   cc app.c $$(pkg-config --cflags --libs dstack-pod-verify)
+LIBDIR ?= $(PREFIX)/lib
+PCDIR ?= $(LIBDIR)/pkgconfig
+install-dev: $(LIBS)
+	install -D -m 0644 -t $(DESTDIR)$(LIBDIR) $(LIBS)
+	set -e; for d in $(LIB_DIRS); do \
+		install -D -m 0644 -t $(DESTDIR)$(PREFIX)/include/dstack-pod/$$d \
+			$$(ls user/lib/$$d/*.h | grep -v '_int\.h$$'); \
+		sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+			-e 's|@VERSION@|$(VERSION)|g' deploy/pkgconfig/dstack-pod-$$d.pc.in \
+			>$(B)/dstack-pod-$$d.pc; \
+		install -D -m 0644 $(B)/dstack-pod-$$d.pc $(DESTDIR)$(PCDIR)/dstack-pod-$$d.pc; \
+	done
+	install -D -m 0644 kmod/include/uapi/linux/dstack_pod.h $(DESTDIR)$(PREFIX)/include/dstack-pod/linux/dstack_pod.h
 
 clean:
 	-$(KRUN) $(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
