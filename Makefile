@@ -14,6 +14,8 @@
 #   make deps       install the Debian packages the above need (root)
 #   make install    userspace into $(DESTDIR)$(PREFIX) (modules: DKMS)
 #   make install-dev  static libraries, headers, pkg-config files
+#   make deb        Debian packages into build/deb/ (debian/, scripts/deb)
+#   make deb-check  build them and check contents, lintian, install, verify
 
 KREL ?= $(shell uname -r)
 # A kernel of the matrix fetched by scripts/kernels (make kernels) has its
@@ -112,7 +114,7 @@ VERIFY_LIBS := $(B)/libdstackpod-bundle.a $(B)/libdstackpod-verify.a \
 
 PROGS := $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 
-.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install install-dev
+.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install install-dev deb deb-check
 .PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
@@ -272,6 +274,14 @@ matrix-ci: kernels user selftests-build
 
 dkms-check:
 	@KDIR=$(KDIR) ./scripts/dkms-check
+
+# dpkg-buildpackage -us -uc -b on a copy of the tree (build/deb/src/), the
+# packages and lintian's report in build/deb/.
+deb:
+	@./scripts/deb
+
+deb-check: deb
+	@./scripts/deb-check
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
 PREFIX ?= /usr
