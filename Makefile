@@ -276,7 +276,9 @@ dkms-check:
 	@KDIR=$(KDIR) ./scripts/dkms-check
 
 # dpkg-buildpackage -us -uc -b on a copy of the tree (build/deb/src/), the
-# packages and lintian's report in build/deb/.
+# packages and lintian's report in build/deb/.  deb-check: DEB_CHECK_CHROOT=1
+# adds dpkg -i / apt-get purge in a bookworm chroot (build/deb-chroot/),
+# DEB_CHECK_DKMS=1 the DKMS build on installation there (scripts/deb-check).
 deb:
 	@./scripts/deb
 
