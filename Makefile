@@ -130,6 +130,9 @@ $(B)/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -c -o $@ $<
 
+# DSTACK_POD_VERSION is used in dispatch.c only (--version).
+$(B)/user/podctl/dispatch.o $(B)/san/user/podctl/dispatch.o: VERSION
+
 $(B)/san/%.o: %.c $(LIB_HDRS) kmod/include/uapi/linux/dstack_pod.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(SAN) -c -o $@ $<
