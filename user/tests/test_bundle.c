@@ -16,30 +16,13 @@
 #include "bundle/bundle.h"
 #include "tap.h"
 #include "quote_forge.h"
+#include "bundle_forge.h"
 
 #define UID_A "0b6d4c52-6a51-4f3b-9d2e-2a8b0f0e4a11"
 #define UID_B "7f1c2e3d-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
 #define Z96 "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"
 #define IMG "sha256:2d8b8b1f0f5d3a0b7f4c9e6a1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0c"
 
-static uint8_t want_rd[64], want_rtmr3[48];
-
-static void mut_bind(uint8_t *b, size_t len)
-{
-	uint8_t *body = b + len - 584;
-
-	memcpy(body + 472, want_rtmr3, 48);
-	memcpy(body + 520, want_rd, 64);
-}
-
-static void ev(struct dp_log *log, const char *name, const void *p, size_t n)
-{
-	uint8_t d[48];
-
-	dp_event_digest(name, p, n, d);
-	if (dp_log_append(log, name, d, p, n))
-		tap_diag("append: %s", dp_errmsg());
-}
 
 static const uint8_t nonce[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
@@ -48,27 +31,16 @@ static void make_bundle(struct dp_bundle *b, struct forge *f,
 			const uint8_t *real, size_t real_len)
 {
 	static const char desc[] = "image=nginx@" IMG "\nargs=nginx\n";
-	struct dstack_pod_fuse_payload fp;
-	uint8_t buf[sizeof(fp) + 3], mr[48];
 	struct dstack_pod_claims *c = &b->claims;
 
 	memset(b, 0, sizeof(*b));
 	b->version = 1;
 	strcpy(b->tool, "test");
 	strcpy(b->backend, "sim");
-	ev(&b->rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
-	ev(&b->rtmr3, "platform.kubelet", "v1.31.2", 7);
-	memset(&fp, 0, sizeof(fp));
-	memcpy(fp.magic, DSTACK_POD_FUSE_MAGIC, 8);
-	fp.version = htole32(1);
-	fp.event_count = htole32(2);
-	dp_log_events_digest(&b->rtmr3, 2, fp.events_digest);
-	fp.last_generation = htole64(1);
-	fp.path_len = htole32(3);
-	memcpy(buf, &fp, sizeof(fp));
-	memcpy(buf + sizeof(fp), "/rt", 3);
-	ev(&b->rtmr3, "dstack-pod.fuse", buf, sizeof(buf));
-	ev(&b->pod, "container.web", desc, strlen(desc));
+	bf_event(&b->rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
+	bf_event(&b->rtmr3, "platform.kubelet", "v1.31.2", 7);
+	bf_fuse_event(&b->rtmr3, "/rt", 1);
+	bf_event(&b->pod, "container.web", desc, strlen(desc));
 
 	memcpy(c->magic, DSTACK_POD_CLAIMS_MAGIC, 16);
 	c->version = htole32(1);
@@ -88,11 +60,7 @@ static void make_bundle(struct dp_bundle *b, struct forge *f,
 	memcpy(b->nonce, nonce, sizeof(nonce));
 	b->nonce_len = sizeof(nonce);
 
-	dp_claims_report_data(c, want_rd);
-	dp_log_replay(&b->rtmr3, mr);
-	memcpy(want_rtmr3, mr, 48);
-	b->quote = fg_quote(f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0,
-			    mut_bind, &b->quote_len);
+	bf_sign(b, f, real, real_len);
 }
 
 static char *policy_json(const char *uid, const char *extra)
@@ -368,7 +336,7 @@ static void test_verify(struct dp_bundle *b, struct forge *f,
 
 	/* an event after the fuse */
 	if (!reparse(b, &c, NULL)) {
-		ev(&c.rtmr3, "platform.late", "x", 1);
+		bf_event(&c.rtmr3, "platform.late", "x", 1);
 		expect_check(&c, policy_json(UID_A, ""), f, "rtmr3", "event after the fuse (RTMR3 first)");
 		dp_bundle_free(&c);
 	}
@@ -383,7 +351,7 @@ static void test_verify(struct dp_bundle *b, struct forge *f,
 		size_t k;
 		int fuse_failed = 0;
 
-		ev(&c.rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
+		bf_event(&c.rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
 		e0 = c.rtmr3.ev[3];
 		memmove(&c.rtmr3.ev[1], &c.rtmr3.ev[0], 3 * sizeof(e0));
 		c.rtmr3.ev[0] = e0;
@@ -404,18 +372,14 @@ static void test_verify(struct dp_bundle *b, struct forge *f,
 	/* not secure */
 	if (!reparse(b, &c, NULL)) {
 		c.claims.flags = 0;
-		dp_claims_report_data(&c.claims, want_rd);
 		free(c.quote);
-		c.quote = fg_quote(f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0,
-				   mut_bind, &c.quote_len);
+		bf_sign(&c, f, real, real_len);
 		expect_check(&c, policy_json(UID_A, ""), f, "secure", "claims without SECURE");
 		/* a Pod bound before the fuse (generation <= last_generation) */
 		c.claims.flags = htole32(1);
 		c.claims.generation = htole64(1);
-		dp_claims_report_data(&c.claims, want_rd);
 		free(c.quote);
-		c.quote = fg_quote(f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0,
-				   mut_bind, &c.quote_len);
+		bf_sign(&c, f, real, real_len);
 		expect_check(&c, policy_json(UID_A, ""), f, "bound_after_fuse",
 			     "Pod bound before the fuse");
 		dp_bundle_free(&c);

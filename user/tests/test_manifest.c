@@ -20,6 +20,7 @@
 #include "bundle/bundle.h"
 #include "capture.h"
 #include "quote_forge.h"
+#include "bundle_forge.h"
 
 static char dir[] = "/tmp/dp-manifest-XXXXXX";
 static char small_path[256], big_path[256], cmdline_path[256], yaml_path[256];
@@ -469,24 +470,6 @@ static void test_policy(void)
 
 /* ---- a node set up from the manifest, verified against its policy --- */
 
-static uint8_t want_rd[64], want_rtmr3[48];
-
-static void mut_bind(uint8_t *b, size_t len)
-{
-	uint8_t *body = b + len - 584;
-
-	memcpy(body + 472, want_rtmr3, 48);
-	memcpy(body + 520, want_rd, 64);
-}
-
-static void add_ev(struct dp_log *log, const char *name, const void *p, size_t n)
-{
-	uint8_t d[48];
-
-	dp_event_digest(name, p, n, d);
-	if (dp_log_append(log, name, d, p, n))
-		tap_diag("append: %s", dp_errmsg());
-}
 
 /*
  * The bundle of a Pod on a node whose RTMR3 log is init, the given
@@ -496,31 +479,19 @@ static void node_bundle(struct dp_bundle *b, struct forge *f,
 			const uint8_t *real, size_t real_len,
 			const struct podctl_manifest *m, size_t skip)
 {
-	struct dstack_pod_fuse_payload fp;
 	struct dstack_pod_claims *c = &b->claims;
-	const char *binder = "/dstack_runtime.slice";
-	uint8_t buf[sizeof(fp) + 64];
 	size_t i;
 
 	memset(b, 0, sizeof(*b));
 	b->version = 1;
 	strcpy(b->tool, "test");
 	strcpy(b->backend, "sim");
-	add_ev(&b->rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
+	bf_event(&b->rtmr3, "dstack-pod.init", "abi=1.1 backend=sim", 19);
 	for (i = 0; i < m->n; i++)
 		if (i != skip)
-			add_ev(&b->rtmr3, m->ev[i].name, m->ev[i].payload,
+			bf_event(&b->rtmr3, m->ev[i].name, m->ev[i].payload,
 			       m->ev[i].payload_len);
-	memset(&fp, 0, sizeof(fp));
-	memcpy(fp.magic, DSTACK_POD_FUSE_MAGIC, 8);
-	fp.version = htole32(1);
-	fp.event_count = htole32((uint32_t)b->rtmr3.n);
-	dp_log_events_digest(&b->rtmr3, b->rtmr3.n, fp.events_digest);
-	fp.last_generation = htole64(0);
-	fp.path_len = htole32((uint32_t)strlen(binder));
-	memcpy(buf, &fp, sizeof(fp));
-	memcpy(buf + sizeof(fp), binder, strlen(binder));
-	add_ev(&b->rtmr3, "dstack-pod.fuse", buf, sizeof(fp) + strlen(binder));
+	bf_fuse_event(&b->rtmr3, "/dstack_runtime.slice", 0);
 
 	memcpy(c->magic, DSTACK_POD_CLAIMS_MAGIC, 16);
 	c->version = htole32(1);
@@ -535,10 +506,7 @@ static void node_bundle(struct dp_bundle *b, struct forge *f,
 	memcpy(c->nonce, "\1\2\3\4", 4);
 	memcpy(b->nonce, "\1\2\3\4", 4);
 	b->nonce_len = 4;
-	dp_claims_report_data(c, want_rd);
-	dp_log_replay(&b->rtmr3, want_rtmr3);
-	b->quote = fg_quote(f, real, real_len, 4, DP_BODY_TYPE_TD10, NULL, 0,
-			    mut_bind, &b->quote_len);
+	bf_sign(b, f, real, real_len);
 }
 
 static const char *verify_against(const struct dp_bundle *b, const char *pol,
