@@ -17,10 +17,10 @@
 # StopPodSandbox, RemovePodSandbox, rmdir of the Pod cgroup.  Pod A runs on
 # dstack-pod (runc), Pod B on dstack-pod-crun at the same time, Pod D on
 # the default handler.  The second argument names Pod B's runtime (default
-# crun): bookworm's crun 1.8.1 refuses the specs of containerd 1.7
-# ("unknown version specified": it accepts ociVersion 1.0.x only), so the
-# trixie suite runs Pod B on runc too (Documentation/kubernetes.rst,
-# "Tested containerd versions").
+# crun): bookworm's crun 1.8.1 with containerd 1.6, trixie's crun 1.21
+# (scripts/cri-debs) with containerd 1.7, whose specs bookworm's crun
+# refuses ("unknown version specified": it accepts ociVersion 1.0.x only;
+# Documentation/kubernetes.rst, "Tested containerd versions").
 import hashlib
 import json
 import os
@@ -120,7 +120,10 @@ def main():
     step("qgs-sim listens on vsock port 4050",
          L.wait_for, lambda: "ready" in open(work + "/sim.out").read(), "qgs-sim ready")
 
-    node = L.Node(bindir)
+    crun = L.crun_for(label)
+    if B_RUNTIME == "crun" and not os.access(crun, os.X_OK):
+        bail("%s missing (scripts/cri-debs)" % crun)
+    node = L.Node(bindir, crun=crun)
     if step("containerd configured from deploy/containerd/ (config.toml, make-base-spec.sh, "
             "hook-dstack-pod.conf)", node.prepare, work) is None:
         sim.terminate()
@@ -223,6 +226,20 @@ def run_node(node, pb, stubs, grpc, work, label, P):
                 step("%s: StartContainer %s" % (tag, c), k.start, cid)
                 step("%s: %s running" % (tag, c), k.wait_state, cid, pb.CONTAINER_RUNNING)
                 p["ctrs"][c] = cid
+
+    # Which runtime created each container: runc keeps state.json in its
+    # root, crun a file named status (the runc v2 shim's default root).
+    for key in ("A", "B"):
+        p = pods[key]
+        cid = p["ctrs"].get("app")
+        if not cid:
+            continue
+        d = os.path.join("/run/containerd/runc/k8s.io", cid)
+        made = ("crun" if os.path.exists(d + "/status") else
+                "runc" if os.path.exists(d + "/state.json") else
+                "? (%s)" % (os.listdir(d) if os.path.isdir(d) else "no " + d))
+        check("%s: app container created by %s" % (p["tag"], p["runtime"]),
+              p["runtime"].startswith(made), made)
 
     bound = L.bound_pods()
     for key in ("A", "B"):

@@ -70,6 +70,15 @@ def containerd_dirs():
     return d
 
 
+def crun_for(label):
+    """The crun that goes with containerd LABEL: bookworm's 1.8.1 takes
+    ociVersion 1.0.x specs only, which containerd 1.6 writes; containerd
+    1.7 writes 1.1, so it gets trixie's crun (scripts/cri-debs)."""
+    if label == "bookworm":
+        return "/usr/bin/crun"
+    return os.path.join(ROOT, "build", "cri", "crun-trixie", "usr", "bin", "crun")
+
+
 # ---------------------------------------------------------------- client
 
 def gen_client(work):
@@ -190,7 +199,7 @@ def node_config(run, hookconf, crun="/usr/bin/crun"):
       * [cgroup] path = "/dstack-runtime", the shipped option for images
         without systemd, uncommented;
       * a second handler, dstack-pod-crun, a copy of dstack-pod with
-        BinaryName = crun, and the default handler runc spelled out."""
+        BinaryName = CRUN, and the default handler runc spelled out."""
     shipped = open(os.path.join(DEPLOY, "containerd", "config.toml")).read()
     cfg = tomllib.loads(shipped)
     cri = cfg["plugins"][CRI]
@@ -220,8 +229,9 @@ def node_config(run, hookconf, crun="/usr/bin/crun"):
 class Node:
     """containerd from BINDIR, configured as above, in the binder cgroup."""
 
-    def __init__(self, bindir, run="/run/cri"):
+    def __init__(self, bindir, run="/run/cri", crun="/usr/bin/crun"):
         self.bindir = bindir
+        self.crun = crun
         self.run = run
         self.sock = run + "/containerd.sock"
         self.proc = None
@@ -281,7 +291,7 @@ class Node:
             raise Fail("make-base-spec.sh: " + r.stderr)
         open("/run/dstack-pod/containerd-base-spec.json", "w").write(r.stdout)
         self.config = os.path.join(work, "config.toml")
-        open(self.config, "w").write(node_config(self.run, self.hookconf))
+        open(self.config, "w").write(node_config(self.run, self.hookconf, self.crun))
         # kubelet's part: controllers enabled down to the QoS cgroups.
         os.makedirs(BINDER, exist_ok=True)
         ctl = open(CG + "/cgroup.controllers").read().split()
