@@ -16,6 +16,7 @@
 #   make install-dev  static libraries, headers, pkg-config files
 #   make deb        Debian packages into build/deb/ (debian/, scripts/deb)
 #   make deb-check  build them and check contents, lintian, install, verify
+#   make image-check  install them into bookworm/trixie roots and boot them (root)
 
 KREL ?= $(shell uname -r)
 # A kernel of the matrix fetched by scripts/kernels (make kernels) has its
@@ -114,7 +115,7 @@ VERIFY_LIBS := $(B)/libdstackpod-bundle.a $(B)/libdstackpod-verify.a \
 
 PROGS := $(PODCTL) $(HOOK) $(AGENT) $(VERIFY_CMD)
 
-.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install install-dev deb deb-check
+.PHONY: all modules user kernels matrix matrix-build matrix-ci selftests-build check unit vmtest lint demo bench bench-short fuzz deps cri-debs clean dkms-check vm-prepare install install-dev deb deb-check image-check
 .PHONY: check-debug debug-kernel npm-sdk
 .DEFAULT_GOAL := all
 
@@ -287,6 +288,15 @@ deb:
 
 deb-check: deb
 	@./scripts/deb-check
+
+# The booted-image test (root; scripts/boot-image, Documentation/
+# setup-manifest.rst): the packages installed into a Debian root of each
+# of IMAGE_SUITES, booted with systemd in the test VM, the failure matrix,
+# the purge.  Needs selftests/vm/prepare (and for trixie, scripts/kernels
+# fetch trixie + KREL=<its krel> selftests/vm/prepare).
+IMAGE_SUITES ?= bookworm
+image-check: deb $(QGS_SIM)
+	@st=0; for s in $(IMAGE_SUITES); do ./scripts/boot-image --suite $$s || st=1; done; exit $$st
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
 PREFIX ?= /usr
