@@ -292,11 +292,11 @@ deb-check: deb
 # The booted-image test (root; scripts/boot-image, Documentation/
 # setup-manifest.rst): the packages installed into a Debian root of each
 # of IMAGE_SUITES, booted with systemd in the test VM, the failure matrix,
-# the purge.  Needs selftests/vm/prepare (and for trixie, scripts/kernels
-# fetch trixie + KREL=<its krel> selftests/vm/prepare).
+# the purge.  Prepares the test VM it needs (selftests/vm/prepare; for
+# trixie, scripts/kernels fetch trixie and that kernel's VM).
 IMAGE_SUITES ?= bookworm
 image-check: deb $(QGS_SIM)
-	@st=0; for s in $(IMAGE_SUITES); do ./scripts/boot-image --suite $$s || st=1; done; exit $$st
+	@st=0; for s in $(IMAGE_SUITES); do KDIR=$(KDIR) ./scripts/boot-image --suite $$s || st=1; done; exit $$st
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
 PREFIX ?= /usr
