@@ -295,7 +295,7 @@ deb-check: deb
 # the purge.  Prepares the test VM it needs (selftests/vm/prepare; for
 # trixie, scripts/kernels fetch trixie and that kernel's VM).
 IMAGE_SUITES ?= bookworm
-image-check: deb $(QGS_SIM)
+image-check: deb user
 	@st=0; for s in $(IMAGE_SUITES); do KDIR=$(KDIR) ./scripts/boot-image --suite $$s || st=1; done; exit $$st
 
 # Userspace for a guest image; the modules install through DKMS (dkms.conf).
