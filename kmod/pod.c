@@ -1075,7 +1075,12 @@ int dp_pods_init(void)
 	if (err)
 		goto err_cgroup;
 	INIT_WORK(&dp_pods.reaper, dp_pods_reaper);
-	dp_pods.free_wq = alloc_workqueue("dstack_pod_free", 0, 0);
+	/*
+	 * Unbound: freeing a Pod has no CPU affinity.  Newer kernels (7.2
+	 * here) warn about a workqueue that names neither WQ_UNBOUND nor
+	 * WQ_PERCPU.
+	 */
+	dp_pods.free_wq = alloc_workqueue("dstack_pod_free", WQ_UNBOUND, 0);
 	if (!dp_pods.free_wq) {
 		err = -ENOMEM;
 		goto err_uid;
