@@ -8,7 +8,10 @@
 #include "tap.h"
 #include "quote_forge.h"
 
+#include <ctype.h>
 #include <pthread.h>
+
+#include "verify/verify_int.h"
 
 /* Verify and expect failure at check `want` (NULL: expect success). */
 static int expect_fail(const uint8_t *q, size_t len,
@@ -635,6 +638,83 @@ static void test_bad_collateral(const uint8_t *q, size_t len,
 	json_object_put(o);
 }
 
+/*
+ * Certificates and CRLs decoded from the same text are shared across
+ * collateral documents (verify_collateral.c, "Decoded objects"); different
+ * text is decoded afresh, and every signature is checked again each time.
+ */
+static void test_memo(const uint8_t *q, size_t len, const char *real_col)
+{
+	json_object *o = json_tokener_parse(real_col);
+	struct dp_collateral *a, *b, *c[6] = { NULL };
+	struct dp_verify_opts opt = { 0 };
+	char err[256], *s;
+	size_t i, n;
+	int same = 1, ok = 1;
+
+	opt.now = TD_GOOD_TIME;
+	opt.now_set = 1;
+	a = dp_collateral_load(real_col, strlen(real_col), err, sizeof(err));
+	b = dp_collateral_load(real_col, strlen(real_col), err, sizeof(err));
+	tap_ok(a && b && a->pck_crl == b->pck_crl && a->root_crl == b->root_crl &&
+	       sk_X509_value(a->tcb_chain, 0) == sk_X509_value(b->tcb_chain, 0) &&
+	       sk_X509_value(a->pck_crl_chain, 0) == sk_X509_value(b->pck_crl_chain, 0),
+	       "the same collateral text loaded twice shares its decoded CRLs and certificates");
+	opt.collateral = b;
+	expect_fail(q, len, &opt, NULL, "the second load verifies (every signature checked)");
+
+	/* One hex digit of the PCK CRL's signature: other text, other object. */
+	s = strdup(get(o, "pck_crl"));
+	n = strlen(s) - 20;
+	s[n] = s[n] == '0' ? '1' : '0';
+	dp_collateral_free(b);
+	b = edited(real_col, "pck_crl", s, err, sizeof(err));
+	tap_ok(b && a && b->pck_crl != a->pck_crl,
+	       "a PCK CRL differing in one hex digit is decoded, not shared");
+	opt.collateral = b;
+	if (b)
+		expect_fail(q, len, &opt, "collateral.crl", "that CRL's signature");
+	dp_collateral_free(b);
+	free(s);
+
+	/*
+	 * The same CRLs in upper-case hex, one more spelling per document:
+	 * more texts than the CRL table holds, so entries are replaced while
+	 * older documents still hold theirs.
+	 */
+	for (i = 0; i < 6; i++) {
+		char *p = strdup(get(o, "pck_crl"));
+		size_t k, up = 0;
+
+		/* the first i + 1 letters a-f in upper case */
+		for (k = 0; p[k] && up <= i; k++)
+			if (islower((unsigned char)p[k])) {
+				p[k] = (char)toupper((unsigned char)p[k]);
+				up++;
+			}
+		c[i] = edited(real_col, "pck_crl", p, err, sizeof(err));
+		free(p);
+		ok &= c[i] != NULL;
+		if (c[i] && a)
+			same &= c[i]->pck_crl != a->pck_crl;
+	}
+	tap_ok(ok && same, "six spellings of the PCK CRL load as six decodings");
+	ok = 1;
+	for (i = 0; i < 6; i++) {
+		struct dp_verdict v;
+
+		opt.collateral = c[i];
+		ok &= c[i] && dp_verify_quote(q, len, &opt, &v) == DP_VERIFY_OK;
+		dp_collateral_free(c[i]);
+	}
+	opt.collateral = a;
+	tap_ok(ok, "each verifies after the CRL table was cycled");
+	if (a)
+		expect_fail(q, len, &opt, NULL, "the first document still verifies");
+	dp_collateral_free(a);
+	json_object_put(o);
+}
+
 static void test_policy(const uint8_t *q, size_t len)
 {
 	struct dp_verify_opts o = { 0 };
@@ -766,6 +846,7 @@ int main(void)
 	test_tamper(v4, v4l, col);
 	test_forged(v4, v4l, colj);
 	test_bad_collateral(v4, v4l, colj);
+	test_memo(v4, v4l, colj);
 	test_policy(v4, v4l);
 	test_threads(v4, v4l, colj);
 	expect_fail(v4, 100, NULL, "quote.parse", "truncated quote");

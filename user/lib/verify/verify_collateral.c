@@ -134,59 +134,117 @@ static X509 *intern_find(const struct dp_intern *t, const unsigned char *der,
 }
 
 /*
- * Decoded certificates, process-wide, matched by their DER bytes.  The
- * Intel PCK CA and TCB signing certificates (and a platform's PCK leaf)
- * come back in every collateral document and every quote of a platform,
- * and OpenSSL 3 spends most of d2i_X509() decoding the public key (a
- * decoder context per call, about 1.5 million instructions, more than two
- * ECDSA verifications).  An X509 decoded from the same bytes is the same
- * certificate, so it is shared (by reference) instead of decoded again;
- * nothing about verification is cached here.  A small table, replaced
- * round robin, under a mutex.
+ * Decoded objects, process-wide, matched by the exact text they were
+ * decoded from: a certificate by its PEM block, a CRL by its hex or PEM
+ * string.  The Intel PCK CA and TCB signing certificates, a platform's
+ * PCK leaf and the two CRLs come back byte for byte in every collateral
+ * document and every quote of a platform, and OpenSSL 3 spends most of
+ * a certificate's d2i_X509() decoding its public key (a decoder context
+ * per call, about 1.5 million instructions, more than two ECDSA
+ * verifications) and most of a CRL's d2i_X509_CRL() in malloc.  An object
+ * decoded from the same bytes is the same object, so it is shared (by
+ * reference, read-only) instead of decoded again.  Nothing about
+ * verification is remembered here: every signature, validity period and
+ * revocation is checked again for every collateral document.  Small
+ * tables, replaced round robin, each under its mutex; the key is a copy
+ * of the bytes, at most max_key of them (larger inputs are decoded every
+ * time), so the memory is bounded.
  */
-#define DP_CERT_CACHE	16
-#define DP_CERT_CACHE_MAX_DER	4096
+#define DP_MEMO_SLOTS	16
 
-static struct {
-	X509 *x;
-	int len;
-	unsigned char der[DP_CERT_CACHE_MAX_DER];
-} cert_cache[DP_CERT_CACHE];
-static unsigned int cert_cache_next;
-static pthread_mutex_t cert_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+struct memo {
+	const int slots;
+	const size_t max_key;
+	int (*const up_ref)(void *obj);
+	void (*const put)(void *obj);
+	pthread_mutex_t lock;
+	unsigned int next;
+	struct {
+		void *obj;
+		size_t len;
+		unsigned char *key;
+	} e[DP_MEMO_SLOTS];
+};
 
-static X509 *cert_cache_get(const unsigned char *der, long len)
+static int x509_up_ref(void *x)
 {
-	X509 *x = NULL;
-	int i;
-
-	if (len <= 0 || len > DP_CERT_CACHE_MAX_DER)
-		return NULL;
-	pthread_mutex_lock(&cert_cache_lock);
-	for (i = 0; i < DP_CERT_CACHE; i++)
-		if (cert_cache[i].x && cert_cache[i].len == len &&
-		    !memcmp(cert_cache[i].der, der, (size_t)len)) {
-			if (X509_up_ref(cert_cache[i].x))
-				x = cert_cache[i].x;
-			break;
-		}
-	pthread_mutex_unlock(&cert_cache_lock);
-	return x;
+	return X509_up_ref(x);
 }
 
-static void cert_cache_add(X509 *x, const unsigned char *der, long len)
+static void x509_put(void *x)
 {
+	X509_free(x);
+}
+
+static int crl_up_ref(void *x)
+{
+	return X509_CRL_up_ref(x);
+}
+
+static void crl_put(void *x)
+{
+	X509_CRL_free(x);
+}
+
+/* PEM blocks of certificates up to 4 KiB of DER. */
+static struct memo cert_memo = {
+	.slots = DP_MEMO_SLOTS, .max_key = 6144,
+	.up_ref = x509_up_ref, .put = x509_put,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* CRLs up to 64 KiB of hex (Intel's PCK and root CA CRLs are a few KiB). */
+static struct memo crl_memo = {
+	.slots = 4, .max_key = 65536,
+	.up_ref = crl_up_ref, .put = crl_put,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* A new reference to the object decoded from key[0, len), or NULL. */
+static void *memo_get(struct memo *m, const void *key, size_t len)
+{
+	void *obj = NULL;
+	int i;
+
+	if (len == 0 || len > m->max_key)
+		return NULL;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->slots; i++)
+		if (m->e[i].obj && m->e[i].len == len &&
+		    !memcmp(m->e[i].key, key, len)) {
+			if (m->up_ref(m->e[i].obj))
+				obj = m->e[i].obj;
+			break;
+		}
+	pthread_mutex_unlock(&m->lock);
+	return obj;
+}
+
+/* Remember obj as decoded from key[0, len); on any failure, nothing. */
+static void memo_put(struct memo *m, void *obj, const void *key, size_t len)
+{
+	unsigned char *copy;
 	unsigned int i;
 
-	if (len <= 0 || len > DP_CERT_CACHE_MAX_DER || !X509_up_ref(x))
+	if (len == 0 || len > m->max_key)
 		return;
-	pthread_mutex_lock(&cert_cache_lock);
-	i = cert_cache_next++ % DP_CERT_CACHE;
-	X509_free(cert_cache[i].x);
-	cert_cache[i].x = x;
-	cert_cache[i].len = (int)len;
-	memcpy(cert_cache[i].der, der, (size_t)len);
-	pthread_mutex_unlock(&cert_cache_lock);
+	copy = malloc(len);
+	if (!copy)
+		return;
+	if (!m->up_ref(obj)) {
+		free(copy);
+		return;
+	}
+	memcpy(copy, key, len);
+	pthread_mutex_lock(&m->lock);
+	i = m->next++ % (unsigned int)m->slots;
+	if (m->e[i].obj)
+		m->put(m->e[i].obj);
+	free(m->e[i].key);
+	m->e[i].obj = obj;
+	m->e[i].len = len;
+	m->e[i].key = copy;
+	pthread_mutex_unlock(&m->lock);
 }
 
 static const char pem_begin[] = "-----BEGIN CERTIFICATE-----";
@@ -201,18 +259,19 @@ static int pem_space(uint8_t c)
 static X509 *pem_block(const uint8_t *buf, size_t len,
 		       const struct dp_intern *known)
 {
-	BIO *bio = BIO_new_mem_buf(buf, (int)len);
 	char *name = NULL, *header = NULL;
 	unsigned char *data = NULL;
-	X509 *x = NULL;
+	X509 *x = memo_get(&cert_memo, buf, len);
 	long dlen;
+	BIO *bio;
 
+	if (x)
+		return x;
+	bio = BIO_new_mem_buf(buf, (int)len);
 	if (bio && PEM_read_bio(bio, &name, &header, &data, &dlen) == 1 &&
 	    !strcmp(name, PEM_STRING_X509) && !header[0] &&
 	    BIO_pending(bio) == 0) {
 		x = intern_find(known, data, dlen);
-		if (!x)
-			x = cert_cache_get(data, dlen);
 		if (!x) {
 			const unsigned char *p = data;
 
@@ -221,9 +280,9 @@ static X509 *pem_block(const uint8_t *buf, size_t len,
 				X509_free(x);
 				x = NULL;
 			}
-			if (x)
-				cert_cache_add(x, data, dlen);
 		}
+		if (x)
+			memo_put(&cert_memo, x, buf, len);
 	}
 	OPENSSL_free(name);
 	OPENSSL_free(header);
@@ -368,10 +427,13 @@ static json_object *parse_json(const char *s, size_t len)
 /* CRL given as hex DER or PEM. */
 static X509_CRL *load_crl(const char *s, size_t len)
 {
-	X509_CRL *crl = NULL;
+	X509_CRL *crl;
 
 	if (len > INT_MAX)
 		return NULL;
+	crl = memo_get(&crl_memo, s, len);
+	if (crl)
+		return crl;
 	if (len >= 10 && !strncmp(s, "-----BEGIN", 10)) {
 		BIO *bio = BIO_new_mem_buf(s, (int)len);
 
@@ -390,6 +452,8 @@ static X509_CRL *load_crl(const char *s, size_t len)
 		}
 		free(der);
 	}
+	if (crl)
+		memo_put(&crl_memo, crl, s, len);
 	ERR_clear_error();
 	return crl;
 }
