@@ -231,6 +231,8 @@ debug-kernel: deps
 check-debug: deps
 	@$(MAKE) --no-print-directory user selftests-build
 	@KDIR=$(KDIR) ./selftests/vm/prepare
+	-@./scripts/npm-sdk
+	@./scripts/cri-debs
 	@./scripts/check-debug
 
 demo: deps
