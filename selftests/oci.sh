@@ -49,6 +49,9 @@ AGENT_ARGS=$($PY -c 'import json,sys; print(json.dumps(["/bin/sh", "-c", sys.arg
 # output, return its status (124 after about 5 minutes without an answer).
 inctr() {
 	_d=$T/share/$1
+	# A container that never started has no agent to answer: say so now
+	# rather than wait out the deadline below for each request.
+	[ -e "$_d/started" ] || { echo "inctr $1: the container was not started"; return 125; }
 	rm -f "$_d/rc" "$_d/out"
 	printf '%s\n' "$2" >"$_d/req.tmp" && mv "$_d/req.tmp" "$_d/req"
 	i=0
@@ -366,7 +369,8 @@ ctr_up() {
 		hook="$HOOK" hookconf="$T/hook.conf" "$@"
 	$(oci_runtime "$_rt") create --bundle "$T/b/$_pod-$_c" "$_id" \
 		>"$T/$_pod-$_c.create" 2>&1 || return 1
-	$(oci_runtime "$_rt") start "$_id" >>"$T/$_pod-$_c.create" 2>&1
+	$(oci_runtime "$_rt") start "$_id" >>"$T/$_pod-$_c.create" 2>&1 &&
+		: >"$T/share/$_pod-$_c/started"
 }
 # ctr_stopped RUNTIME ID: the container's state is no longer "running"
 ctr_stopped() { ! $(oci_runtime "$1") state "$2" 2>/dev/null | grep -q '"running"'; }
@@ -620,7 +624,7 @@ NPODS=$($P list --json | grep -c pod_uid)
 oci_bundle "$T/b/plain" type=plain id=plain-1 hook="$HOOK" hookconf="$T/hook.conf" \
 	share="$T/share/plain" args="$AGENT_ARGS"
 $RUNC create --bundle "$T/b/plain" plain-1 >"$T/plain.create" 2>&1 &&
-	$RUNC start plain-1 >>"$T/plain.create" 2>&1 &&
+	$RUNC start plain-1 >>"$T/plain.create" 2>&1 && : >"$T/share/plain/started" &&
 	ok "non-Kubernetes container (no annotations) with the hook: created and started" ||
 	{ notok "non-Kubernetes container starts"; sed 's/^/# /' "$T/plain.create"; }
 [ "$($P list --json | grep -c pod_uid)" = "$NPODS" ] && ok "non-Kubernetes container: no binding" ||
