@@ -228,11 +228,9 @@ debug-kernel: deps
 	@./selftests/vm/debug-kernel
 
 # Every VM suite on the debug kernel, twice (preempt=voluntary, =full).
-check-debug: deps
+check-debug: deps npm-sdk cri-debs
 	@$(MAKE) --no-print-directory user selftests-build
 	@KDIR=$(KDIR) ./selftests/vm/prepare
-	-@./scripts/npm-sdk
-	@./scripts/cri-debs
 	@./scripts/check-debug
 
 demo: deps

@@ -46,11 +46,10 @@ AGENT='while :; do if [ -e /share/req ]; then sh /share/req >/share/out 2>&1; ec
 AGENT_ARGS=$($PY -c 'import json,sys; print(json.dumps(["/bin/sh", "-c", sys.argv[1]]))' "$AGENT")
 
 # inctr POD-CTR SCRIPT: run SCRIPT in the container's agent, print its
-# output, return its status (124 after about 5 minutes without an answer).
+# output, return its status (124 after about 5 minutes without an answer;
+# 125 at once for a container that never started, which has no agent).
 inctr() {
 	_d=$T/share/$1
-	# A container that never started has no agent to answer: say so now
-	# rather than wait out the deadline below for each request.
 	[ -e "$_d/started" ] || { echo "inctr $1: the container was not started"; return 125; }
 	rm -f "$_d/rc" "$_d/out"
 	printf '%s\n' "$2" >"$_d/req.tmp" && mv "$_d/req.tmp" "$_d/req"

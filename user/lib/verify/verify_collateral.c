@@ -150,7 +150,11 @@ static X509 *intern_find(const struct dp_intern *t, const unsigned char *der,
  * of the bytes, at most max_key of them (larger inputs are decoded every
  * time), so the memory is bounded.
  */
-#define DP_MEMO_SLOTS	16
+#define DP_MEMO_SLOTS		16
+#define DP_CERT_MEMO_SLOTS	16
+#define DP_CRL_MEMO_SLOTS	4
+_Static_assert(DP_CERT_MEMO_SLOTS <= DP_MEMO_SLOTS &&
+	       DP_CRL_MEMO_SLOTS <= DP_MEMO_SLOTS, "memo tables hold DP_MEMO_SLOTS");
 
 struct memo {
 	const int slots;
@@ -188,17 +192,29 @@ static void crl_put(void *x)
 
 /* PEM blocks of certificates up to 4 KiB of DER. */
 static struct memo cert_memo = {
-	.slots = DP_MEMO_SLOTS, .max_key = 6144,
+	.slots = DP_CERT_MEMO_SLOTS, .max_key = 6144,
 	.up_ref = x509_up_ref, .put = x509_put,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 /* CRLs up to 64 KiB of hex (Intel's PCK and root CA CRLs are a few KiB). */
 static struct memo crl_memo = {
-	.slots = 4, .max_key = 65536,
+	.slots = DP_CRL_MEMO_SLOTS, .max_key = 65536,
 	.up_ref = crl_up_ref, .put = crl_put,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* The slot holding key[0, len), or -1; under m->lock. */
+static int memo_find(const struct memo *m, const void *key, size_t len)
+{
+	int i;
+
+	for (i = 0; i < m->slots; i++)
+		if (m->e[i].obj && m->e[i].len == len &&
+		    !memcmp(m->e[i].key, key, len))
+			return i;
+	return -1;
+}
 
 /* A new reference to the object decoded from key[0, len), or NULL. */
 static void *memo_get(struct memo *m, const void *key, size_t len)
@@ -209,13 +225,9 @@ static void *memo_get(struct memo *m, const void *key, size_t len)
 	if (len == 0 || len > m->max_key)
 		return NULL;
 	pthread_mutex_lock(&m->lock);
-	for (i = 0; i < m->slots; i++)
-		if (m->e[i].obj && m->e[i].len == len &&
-		    !memcmp(m->e[i].key, key, len)) {
-			if (m->up_ref(m->e[i].obj))
-				obj = m->e[i].obj;
-			break;
-		}
+	i = memo_find(m, key, len);
+	if (i >= 0 && m->up_ref(m->e[i].obj))
+		obj = m->e[i].obj;
 	pthread_mutex_unlock(&m->lock);
 	return obj;
 }
@@ -237,6 +249,13 @@ static void memo_put(struct memo *m, void *obj, const void *key, size_t len)
 	}
 	memcpy(copy, key, len);
 	pthread_mutex_lock(&m->lock);
+	/* Two threads that decoded the same text: keep one entry. */
+	if (memo_find(m, key, len) >= 0) {
+		pthread_mutex_unlock(&m->lock);
+		m->put(obj);
+		free(copy);
+		return;
+	}
 	i = m->next++ % (unsigned int)m->slots;
 	if (m->e[i].obj)
 		m->put(m->e[i].obj);
